@@ -322,9 +322,19 @@ class SAC:
         self.normalizer.load_state_dict(state['normalizer'])
         with torch.no_grad():
             self.log_alpha.copy_(state['log_alpha'])
-        self.actor_opt.load_state_dict(state['actor_opt'])
-        self.critic_opt.load_state_dict(state['critic_opt'])
-        self.alpha_opt.load_state_dict(state['alpha_opt'])
+        for opt, key in ((self.actor_opt, 'actor_opt'), (self.critic_opt, 'critic_opt'),
+                         (self.alpha_opt, 'alpha_opt')):
+            # A checkpoint from an eager run may be resumed with CUDA graphs (and back):
+            # keep this agent's execution flags, take only the optimizer's learned state.
+            flags = [{k: g[k] for k in ('capturable', 'fused', 'foreach') if k in g}
+                     for g in opt.param_groups]
+            opt.load_state_dict(state[key])
+            for group, kept in zip(opt.param_groups, flags):
+                group.update(kept)
+            if self.config.cuda_graph:
+                for per_param in opt.state.values():
+                    if 'step' in per_param:
+                        per_param['step'] = per_param['step'].to(self.device, torch.float32)
         self.critic_updates = int(state['critic_updates'])
         self.actor_updates = int(state['actor_updates'])
         self.generator.set_state(state['generator'].cpu())
