@@ -103,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = '') 
     """Add one ``--flag`` per config field, with the spec's help text and range."""
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        flag = '--' + prefix + f.name.replace('_', '-')
+        flag = '--' + (prefix + f.name).replace('_', '-')
         text = f"{f.metadata.get('help', '')} Allowed: {allowed_text(f)}."
         if isinstance(default, bool):
             parser.add_argument(flag, dest=prefix + f.name, default=None,

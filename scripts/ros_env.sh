@@ -1,0 +1,17 @@
+# Source me: the workspace, and DDS kept on loopback with a per-run domain id.
+# shellcheck shell=bash
+_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck disable=SC1091
+source "$_ROOT/.venv/bin/activate"
+if [ -z "${ROS_DISTRO:-}" ] || ! python -c 'import rclpy' >/dev/null 2>&1; then
+  export AMENT_PREFIX_PATH="$_ROOT/.venv${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+fi
+# colcon's setup scripts reference unset variables; source them leniently.
+set +u
+# shellcheck disable=SC1091
+source "$_ROOT/install/setup.bash"
+set -u 2>/dev/null || true
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$((1 + $$ % 100))}
+export CYCLONEDDS_URI=${CYCLONEDDS_URI:-'<CycloneDDS><Domain><General><Interfaces><NetworkInterface name="lo"/></Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex><Peers><Peer address="127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>'}
+unset _ROOT
