@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""SAC gradient updates per second: ours vs Stable-Baselines3 ``SAC.train()``, same run.
+"""
+SAC gradient updates per second: ours vs Stable-Baselines3 ``SAC.train()``, same run.
 
 Both learners get identical networks (actor and two critics), the same batch size and the
 same data already in memory; SB3 samples from its own replay buffer, we sample from ours.
@@ -18,18 +19,17 @@ import time
 
 import gymnasium as gym
 import numpy as np
-import torch
-
 from rl_agent.sac import SAC, SACConfig
 from rl_replay.buffer import ReplayBuffer
+import torch
 
 CONFIGS = {
     # The SB3/CleanRL reference: 2x256 MLP actor and critics, batch 256.
-    'reference_2x256': dict(obs_dim=30, action_dim=8, batch=256, actor_hidden=(256, 256),
-                            critic='mlp', critic_hidden=(256, 256)),
+    'reference_2x256': {'obs_dim': 30, 'action_dim': 8, 'batch': 256, 'actor_hidden': (256, 256),
+                        'critic': 'mlp', 'critic_hidden': (256, 256)},
     # The paper's race-car config: actor 64x64, BRO critics W=512 K=2, batch 256.
-    'racecar_paper': dict(obs_dim=45, action_dim=2, batch=256, actor_hidden=(64, 64),
-                          critic='bro', width=512, blocks=2),
+    'racecar_paper': {'obs_dim': 45, 'action_dim': 2, 'batch': 256, 'actor_hidden': (64, 64),
+                      'critic': 'bro', 'width': 512, 'blocks': 2},
 }
 
 
@@ -47,11 +47,11 @@ class _BoxEnv(gym.Env):
 
 def make_data(n, obs_dim, action_dim, seed=0):
     rng = np.random.default_rng(seed)
-    return dict(obs=rng.standard_normal((n, obs_dim), np.float32),
-                action=rng.uniform(-1, 1, (n, action_dim)).astype(np.float32),
-                reward=rng.standard_normal(n).astype(np.float32),
-                next_obs=rng.standard_normal((n, obs_dim), np.float32),
-                terminated=rng.random(n) < 0.01)
+    return {'obs': rng.standard_normal((n, obs_dim), np.float32),
+            'action': rng.uniform(-1, 1, (n, action_dim)).astype(np.float32),
+            'reward': rng.standard_normal(n).astype(np.float32),
+            'next_obs': rng.standard_normal((n, obs_dim), np.float32),
+            'terminated': rng.random(n) < 0.01}
 
 
 def sb3_learner(spec, data, device):
@@ -63,8 +63,8 @@ def sb3_learner(spec, data, device):
     n = len(data['reward'])
     model = SB3SAC('MlpPolicy', env, batch_size=spec['batch'], buffer_size=n,
                    learning_starts=0, device=device, seed=0,
-                   policy_kwargs=dict(net_arch=dict(pi=list(spec['actor_hidden']),
-                                                    qf=list(spec['critic_hidden']))))
+                   policy_kwargs={'net_arch': {'pi': list(spec['actor_hidden']),
+                                               'qf': list(spec['critic_hidden'])}})
     rb = model.replay_buffer
     rb.observations[:n, 0] = data['obs']
     rb.next_observations[:n, 0] = data['next_obs']

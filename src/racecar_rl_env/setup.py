@@ -16,7 +16,8 @@ setup(
     zip_safe=True,
     maintainer='sim2online developers',
     maintainer_email='dev@sim2online.local',
-    description='RC race-car parking task, kinematic and Pacejka bicycle dynamics, vector env.',
+    description=(
+        'RC race-car parking task, kinematic and Pacejka bicycle dynamics, vector env.'),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [],

@@ -16,7 +16,8 @@ setup(
     zip_safe=True,
     maintainer='sim2online developers',
     maintainer_email='dev@sim2online.local',
-    description='SAC with sim-to-online stabilizers (BRO critics, asymmetric updates, data retention), pretraining and the agent node.',
+    description=(
+        'SAC with sim-to-online stabilizers, pretraining and the agent node.'),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [

@@ -16,7 +16,8 @@ setup(
     zip_safe=True,
     maintainer='sim2online developers',
     maintainer_email='dev@sim2online.local',
-    description='Replay buffers, the annealed two-buffer sampler and rosbag2 (MCAP) transition I/O.',
+    description=(
+        'Replay buffers, the two-buffer sampler and rosbag2 (MCAP) I/O.'),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [

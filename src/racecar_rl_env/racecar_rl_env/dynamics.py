@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Kinematic and Pacejka dynamic bicycle models, vectorised over N cars in torch.
+"""
+Kinematic and Pacejka dynamic bicycle models, vectorised over N cars in torch.
 
 State ``(N, 6)``: ``[px, py, theta, vx, vy, omega]`` (m, m, rad, m/s, m/s, rad/s); vx/vy are
 body-frame velocities. Action ``(N, 2)``: ``[steer, throttle]`` in [-1, 1]; the steering

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""The race-car parking task, defined once for pretraining, the env node and the sim bridge.
+"""
+The race-car parking task, defined once for pretraining, the env node and the sim bridge.
 
 Observation (45): the last ``frame_stack`` frames ``[x, y, sin th, cos th, vx, vy, omega]``
 (goal-relative position, oldest first) followed by the last ``action_history`` actions
@@ -80,11 +81,8 @@ class ParkingTaskConfig:
 
 
 def default_config() -> ParkingTaskConfig:
-    """A fresh task config with the published defaults."""
+    """Return a fresh task config with the published defaults."""
     return ParkingTaskConfig()
-
-
-
 
 
 # ------------------------------------------------------------------------- reward terms
@@ -133,33 +131,33 @@ class ParkingTask:
 
     def reward(self, terms: Dict[str, torch.Tensor]
                ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """Total reward (N,) and the scaled terms (logged as reward/<name>)."""
+        """Sum the scaled terms; returns the total (N,) and the scaled terms by name."""
         scaled = {name: self.config.reward_scales[name] * value for name, value in terms.items()}
         return sum(scaled.values()), scaled
 
     def distance(self, state) -> torch.Tensor:
-        """Distance to the goal (m), (N,)."""
+        """Return the distance to the goal (m), shape (N,)."""
         return goal_distance(state, self.config.goal)
 
     def is_success(self, state) -> torch.Tensor:
-        """True where the car is parked within the goal radius."""
+        """Return True where the car is parked within the goal radius."""
         return self.distance(state) <= self.config.goal_radius
 
     def out_of_arena(self, state) -> torch.Tensor:
-        """True where the car left the (margin-widened) arena."""
+        """Return True where the car left the (margin-widened) arena."""
         x0, x1, y0, y1 = self.arena
         x, y = state[:, 0], state[:, 1]
         return (x < x0) | (x > x1) | (y < y0) | (y > y1)
 
     def frame(self, state) -> torch.Tensor:
-        """One observation frame (N, 7) from states (N, 6)."""
+        """Build one observation frame per car, shape (N, 7), from states (N, 6)."""
         gx, gy = self.config.goal
         return torch.stack([state[:, 0] - gx, state[:, 1] - gy, torch.sin(state[:, 2]),
                             torch.cos(state[:, 2]), state[:, 3], state[:, 4], state[:, 5]],
                            dim=1)
 
     def observation(self, frames: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Stacked observation (N, obs_dim) from (N, K, 7) frames and (N, H, 2) actions."""
+        """Stack (N, K, 7) frames and (N, H, 2) actions into (N, obs_dim)."""
         return torch.cat([frames.flatten(1), actions.flatten(1)], dim=1)
 
     def start_states(self, n: int, generator=None, device='cpu') -> torch.Tensor:
@@ -199,7 +197,7 @@ class ObservationHistory:
         self.actions = torch.cat([self.actions[:, 1:], action.unsqueeze(1)], 1)
 
     def observation(self) -> torch.Tensor:
-        """The current stacked observation (N, obs_dim)."""
+        """Return the current stacked observation, shape (N, obs_dim)."""
         return self.task.observation(self.frames, self.actions)
 
 

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Torch-native Gymnasium vector env of N race cars parking (for pretraining).
+"""
+Torch-native Gymnasium vector env of N race cars parking (for pretraining).
 
 ``reset``/``step`` take and return torch tensors on ``device`` (numpy actions are accepted),
 so thousands of cars step on a GPU without host copies. Finished envs reset automatically
@@ -12,10 +13,9 @@ from typing import Optional
 
 import gymnasium as gym
 import numpy as np
-import torch
-
 from racecar_rl_env.dynamics import nominal_params, sample_params, step_dynamics
 from racecar_rl_env.task import ACTION_DIM, default_config, ObservationHistory, ParkingTask
+import torch
 
 
 class RacecarParkingVectorEnv(gym.vector.VectorEnv):
@@ -25,7 +25,8 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, num_envs: int, model: str = 'kinematic', randomize: bool = True,
                  device='cpu', seed: int = 0, config=None, param_overrides=None):
-        """Build ``num_envs`` cars using ``model`` ('kinematic' or 'pacejka') dynamics.
+        """
+        Build ``num_envs`` cars using ``model`` ('kinematic' or 'pacejka') dynamics.
 
         ``param_overrides`` shift nominal parameters (used when ``randomize`` is False),
         e.g. the 'real' car of a sim-to-sim experiment.
@@ -80,8 +81,11 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
         return self.history.observation(), {}
 
     def step(self, action):
-        """Advance every car one control period; returns obs, reward, terminated, truncated,
-        info (all tensors (N, ...))."""
+        """
+        Advance every car one control period.
+
+        Returns obs, reward, terminated, truncated and info (tensors of leading size N).
+        """
         action = torch.as_tensor(action, dtype=torch.float32, device=self.device)
         action = action.clamp(-1.0, 1.0)
         applied = self.prev_action if self.task_config.action_delay_steps else action

@@ -21,7 +21,7 @@ def test_pacejka_derivative_matches_hand_computation():
     state, action = one([0.3, -0.2, 0.4, 1.5, 0.1, 0.5], [0.5, 0.8])
     got = pacejka_derivative(state, action, p)[0]
     n = NOMINAL
-    x, y, th, vx, vy, w = 0.3, -0.2, 0.4, 1.5, 0.1, 0.5
+    th, vx, vy, w = 0.4, 1.5, 0.1, 0.5
     d = n['steering_limit'] * 0.5
     duty = n['max_throttle'] * 0.8
     a_f = d - math.atan((w * n['l_f'] + vy) / vx)
@@ -103,7 +103,7 @@ def test_randomization_within_published_ranges():
 def test_unknown_parameter_and_model_refused():
     with pytest.raises(ValueError, match='unknown car parameter'):
         nominal_params(1, overrides={'mass': 2.0})
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match='must be one of'):
         step_dynamics(torch.zeros(1, 6), torch.zeros(1, 2), nominal_params(1), 'magic')
 
 

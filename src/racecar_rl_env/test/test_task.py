@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 import pytest
-from racecar_rl_env.task import (default_config, ObservationHistory, OBS_DIM, ParkingTask,
+from racecar_rl_env.task import (default_config, OBS_DIM, ObservationHistory, ParkingTask,
                                  ParkingTaskConfig, REWARD_TERMS)
 import torch
 

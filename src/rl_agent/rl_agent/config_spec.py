@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Declare-once parameter specs for dataclass configs.
+"""
+Declare-once parameter specs for dataclass configs.
 
 Each config field carries its description, unit and allowed range in dataclass metadata.
 The same spec validates configs, builds command-line flags for offline scripts and builds
@@ -13,7 +14,8 @@ import math
 from typing import Any, Optional, Sequence
 
 
-def spec(default: Any, help: str, *, low: Optional[float] = None,
+def spec(default: Any, help: str, *,  # noqa: A002 - argparse's name for it
+         low: Optional[float] = None,
          high: Optional[float] = None, choices: Optional[Sequence[Any]] = None,
          read_only: bool = False) -> Any:
     """Return a dataclass field whose metadata documents and bounds the value."""

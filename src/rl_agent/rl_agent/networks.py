@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Actor and critic-ensemble networks.
+"""
+Actor and critic-ensemble networks.
 
 Critics are stored as one ensemble whose weights have a leading member axis, so all critics
 run in a single batched matmul per layer instead of a Python loop over members.
@@ -55,7 +56,8 @@ class EnsembleLayerNorm(nn.Module):
 
 
 class BROCriticEnsemble(nn.Module):
-    """BRO critic (Nauman et al. 2024) for C members: Dense(W)-LN-ReLU, K residual blocks.
+    """
+    BRO critic (Nauman et al. 2024) for C members: Dense(W)-LN-ReLU, K residual blocks.
 
     Each block is [Dense-LN-ReLU-Dense-LN] plus a skip connection; the head is linear.
     """

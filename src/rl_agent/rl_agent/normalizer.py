@@ -7,7 +7,8 @@ from torch import nn
 
 
 class RunningNormalizer(nn.Module):
-    """Track per-feature mean and variance with the parallel (Chan et al.) update.
+    """
+    Track per-feature mean and variance with the parallel (Chan et al.) update.
 
     Statistics live in buffers so they are saved with the agent and follow its device.
     """

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Online fine-tuning, one episode at a time, with the sim-to-online stabilizers.
+"""
+Online fine-tuning, one episode at a time, with the sim-to-online stabilizers.
 
 ROS-agnostic: the agent node (and the ablation script) feed transitions and episode ends
 into ``OnlineLearner``; it decides when to train and runs the between-episode phase.
@@ -19,11 +20,10 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence
 
-import torch
-
 from rl_agent import config_spec
 from rl_agent.config_spec import spec
 from rl_agent.sac import SAC, save_atomic
+import torch
 
 
 @dataclasses.dataclass
@@ -90,12 +90,12 @@ class OnlineLearner:
 
     @property
     def warm(self) -> bool:
-        """True once the warm-start phase is over and updates may run."""
+        """Return whether the warm-start phase is over so that updates may run."""
         return (self.episodes >= self.config.warm_start_episodes
                 and len(self.online) >= max(1, self.config.min_replay))
 
     def sampler(self):
-        """The two-buffer sampler with the current config (rebuilt on live changes)."""
+        """Build the two-buffer sampler from the current config (live changes apply)."""
         cfg = self.config
         schedule = self._schedule_cls(cfg.alpha_start, cfg.alpha_end, cfg.alpha_anneal_steps)
         offline = self.offline if cfg.use_offline_data else None

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Pretrain a SAC policy in simulation with many parallel envs.
+"""
+Pretrain a SAC policy in simulation with many parallel envs.
 
     python -m rl_agent.pretrain --config config/racecar_pretrain.yaml [--num-envs 64 ...]
 
@@ -22,12 +23,11 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-import torch
-import yaml
-
 from rl_agent import config_spec
 from rl_agent.config_spec import spec
 from rl_agent.sac import SAC, SACConfig
+import torch
+import yaml
 
 # Task name -> 'module:factory'. A factory takes (num_envs, model, randomize, device, seed,
 # config) and returns a torch-native vector env; its ``task_config`` is saved with the run.
@@ -258,7 +258,7 @@ class Pretrainer:
         with open(os.path.join(cfg.out_dir, 'summary.json'), 'w') as f:
             json.dump(summary, f, indent=2)
         self.log(f"Pretraining done ({stop_reason}): success {summary['success_rate']:.0%} of "
-                 f"{cfg.eval_episodes} randomized episodes, return "
+                 f'{cfg.eval_episodes} randomized episodes, return '
                  f"{summary['return_mean']:.2f}, {env_steps} env steps, {updates} updates, "
                  f'{wall / 60:.1f} min wall-clock')
         for key, path in paths.items():

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Soft Actor-Critic with the sim-to-online stabilizers (As et al., 'What Matters ...').
+"""
+Soft Actor-Critic with the sim-to-online stabilizers (As et al., 'What Matters ...').
 
 - BRO critic ensemble evaluated in one batched pass; targets use the mean over critics
   (BRO's optimistic choice; ``target_reduction='min'`` gives clipped double-Q).
@@ -22,12 +23,11 @@ import os
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 
-import torch
-
 from rl_agent import config_spec
 from rl_agent.config_spec import spec
 from rl_agent.networks import BROCriticEnsemble, MLPCriticEnsemble, TanhGaussianActor
 from rl_agent.normalizer import RunningNormalizer
+import torch
 
 CHECKPOINT_FORMAT = 1
 
@@ -124,8 +124,8 @@ class SAC:
         self.normalizer = RunningNormalizer(config.obs_dim).to(self.device)
         self.log_alpha = torch.tensor(math.log(config.init_temperature), device=self.device,
                                       requires_grad=True)
-        capturable = dict(capturable=True) if config.cuda_graph else {}
-        foreach = dict(fused=True)
+        capturable = {'capturable': True} if config.cuda_graph else {}
+        foreach = {'fused': True}
         self.actor_opt = torch.optim.AdamW(self.actor.parameters(), lr=config.actor_lr,
                                            weight_decay=config.weight_decay,
                                            **capturable, **foreach)
@@ -173,7 +173,7 @@ class SAC:
     # ---------------------------------------------------------------------------- learning
     @property
     def alpha(self) -> torch.Tensor:
-        """Current entropy temperature (a tensor, no host sync)."""
+        """Return the entropy temperature as a tensor (no host sync)."""
         return self.log_alpha.detach().exp()
 
     def _critic_step(self, obs, action, reward, next_obs, terminated) -> Dict[str, torch.Tensor]:
@@ -219,7 +219,8 @@ class SAC:
         return {'actor_loss': actor_loss.detach(), 'entropy': entropy, 'alpha': self.alpha}
 
     def update(self, batch) -> Dict[str, torch.Tensor]:
-        """One critic update on ``batch``; the actor also steps every M-th call.
+        """
+        One critic update on ``batch``; the actor also steps every M-th call.
 
         ``batch`` has fields obs, action, reward, next_obs, terminated (tensors on the
         agent's device, raw observations). Truncation is not a terminal: it bootstraps.
@@ -251,7 +252,8 @@ class SAC:
         return g['critic_out']
 
     def _capture(self, fields) -> None:
-        """Capture the critic step and the actor step as two CUDA graphs.
+        """
+        Capture the critic step and the actor step as two CUDA graphs.
 
         Warm-up iterations (needed before capture) really step the networks, so the full
         training state is snapshotted first and restored before capture: capturing never

@@ -14,8 +14,8 @@ Batch = collections.namedtuple('Batch', 'obs action reward next_obs terminated')
 
 
 def small_config(**kw):
-    base = dict(obs_dim=6, action_dim=2, actor_hidden=(16, 16), critic_width=32,
-                critic_blocks=1, actor_update_period=3, seed=3)
+    base = {'obs_dim': 6, 'action_dim': 2, 'actor_hidden': (16, 16), 'critic_width': 32,
+            'critic_blocks': 1, 'actor_update_period': 3, 'seed': 3}
     base.update(kw)
     return SACConfig(**base)
 

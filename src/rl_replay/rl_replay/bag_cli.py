@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""List recorded bags and summarise their episodes.
+"""
+List recorded bags and summarise their episodes.
 
     python -m rl_replay.bag_cli list runs/            # bags, message counts, duration
     python -m rl_replay.bag_cli summary runs/trial_0  # per-episode steps, return, outcome

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Transitions to and from rosbag2 (MCAP storage) with ``rosbags``; no rclpy needed.
+"""
+Transitions to and from rosbag2 (MCAP storage) with ``rosbags``; no rclpy needed.
 
 Messages are ``rl_interfaces/msg/Transition`` on ``/rl/transitions`` and
 ``rl_interfaces/msg/EpisodeEvent`` on ``/rl/episode_events``, registered from the
@@ -12,8 +13,8 @@ stored in the bag's ``custom_data`` under ``sim2online/run_info`` (JSON).
 """
 
 import json
-import time
 from pathlib import Path
+import time
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
@@ -33,7 +34,7 @@ class BagFormatError(RuntimeError):
 
 
 def msg_dir() -> Path:
-    """The folder holding rl_interfaces' .msg files (installed share/ or source tree)."""
+    """Return the folder holding rl_interfaces' .msg files (share/ or source tree)."""
     try:
         from ament_index_python.packages import get_package_share_directory
         path = Path(get_package_share_directory('rl_interfaces')) / 'msg'
@@ -48,7 +49,7 @@ _TYPESTORE = None
 
 
 def typestore():
-    """A Jazzy typestore with the rl_interfaces messages registered (cached)."""
+    """Return a Jazzy typestore with the rl_interfaces messages registered (cached)."""
     global _TYPESTORE
     if _TYPESTORE is None:
         from rosbags.typesys import get_types_from_msg, get_typestore, Stores
@@ -90,7 +91,7 @@ def _images(pixels: Optional[np.ndarray], ns: int) -> List:
 def make_transition(ns: int, trial_id: str, episode_id: int, step_id: int, obs, action,
                     reward: float, terminated: bool, truncated: bool, next_obs,
                     pixels=None, next_pixels=None):
-    """A rosbags ``Transition`` message object."""
+    """Build a rosbags ``Transition`` message object."""
     types = typestore().types
     observation = types[OBSERVATION_TYPE]
     return types[TRANSITION_TYPE](
@@ -108,7 +109,7 @@ def make_transition(ns: int, trial_id: str, episode_id: int, step_id: int, obs, 
 
 def make_event(ns: int, trial_id: str, episode_id: int, event: int, reason: str = '',
                num_steps: int = 0, episode_return: float = 0.0, success: bool = False):
-    """A rosbags ``EpisodeEvent`` message object."""
+    """Build a rosbags ``EpisodeEvent`` message object."""
     return typestore().types[EVENT_TYPE](
         header=_header(ns), trial_id=trial_id, episode_id=int(episode_id), event=int(event),
         reason=reason, num_steps=int(num_steps), episode_return=float(episode_return),
@@ -121,7 +122,7 @@ def serialize(msg, msgtype: str) -> bytes:
 
 
 def deserialize(data: bytes, msgtype: str):
-    """A rosbags message object from CDR bytes."""
+    """Decode a rosbags message object from CDR bytes."""
     return typestore().deserialize_cdr(data, msgtype)
 
 
@@ -184,7 +185,8 @@ class BagTransitionWriter:
 def write_bag(bag_dir: Union[str, Path], data, *, trial_id: str = 'pretrain',
               metadata: Optional[dict] = None, start_ns: Optional[int] = None,
               period_ns: int = 1_000_000) -> int:
-    """Write every transition of a ReplayBuffer or an ``arrays()`` dict; returns the count.
+    """
+    Write every transition of a ReplayBuffer or an ``arrays()`` dict; returns the count.
 
     Timestamps are ``start_ns + i * period_ns`` (default: now, 1 ms apart) unless the
     arrays carry ``stamp_ns``.
@@ -262,7 +264,7 @@ def iter_events(bag: Union[str, Path]) -> Iterator:
 
 
 def run_info(bag: Union[str, Path]) -> dict:
-    """The run description stored in a bag's custom_data ({} if none)."""
+    """Return the run description stored in a bag's custom_data ({} if none)."""
     import yaml
     path = Path(bag) / 'metadata.yaml'
     if not path.is_file():
@@ -328,7 +330,7 @@ def _stack_images(images: Iterable) -> np.ndarray:
 
 def load_buffer_from_bags(bags, capacity: Optional[int] = None, device='cpu',
                           feature_dtype=None):
-    """A ReplayBuffer holding every transition of ``bags`` (D0 from several bags)."""
+    """Build a ReplayBuffer holding every transition of ``bags`` (D0 of several bags)."""
     import torch
     from rl_replay.buffer import ReplayBuffer
     arrays = read_bag_arrays(bags)

@@ -1,6 +1,7 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""Preallocated ring replay buffer on a chosen device.
+"""
+Preallocated ring replay buffer on a chosen device.
 
 Features are stored as float32 or float16 (the paper stores float16), pixels as uint8,
 ``terminated`` and ``truncated`` separately. Every batch is validated before anything is
@@ -93,7 +94,7 @@ class ReplayBuffer:
                           f'{available / 1e9:.1f} GB are available', ResourceWarning)
 
     def __len__(self) -> int:
-        """Number of valid transitions."""
+        """Return the number of valid transitions."""
         return self.size
 
     # ------------------------------------------------------------------ writing
@@ -165,7 +166,7 @@ class ReplayBuffer:
         return torch.randint(0, self.size, (n,), device=self.device, generator=generator)
 
     def gather(self, idx: torch.Tensor) -> TransitionBatch:
-        """The transitions at ``idx`` as float32 tensors."""
+        """Return the transitions at ``idx`` as float32 tensors."""
         s = self.storage
         return TransitionBatch(
             obs=s['obs'][idx].float(), action=s['action'][idx], reward=s['reward'][idx],
@@ -176,7 +177,7 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, generator: Optional[torch.Generator] = None
                ) -> TransitionBatch:
-        """A uniform batch of ``batch_size`` transitions."""
+        """Sample a uniform batch of ``batch_size`` transitions."""
         return self.gather(self.sample_indices(batch_size, generator))
 
     def _chronological(self) -> torch.Tensor:
@@ -184,7 +185,7 @@ class ReplayBuffer:
         return (start + torch.arange(self.size, device=self.device)) % self.capacity
 
     def arrays(self) -> Dict[str, np.ndarray]:
-        """The valid transitions, oldest first, as numpy arrays in their stored dtypes."""
+        """Return the valid transitions, oldest first, as numpy in their stored dtypes."""
         idx = self._chronological()
         return {k: v[idx].cpu().numpy() for k, v in self.storage.items()}
 
@@ -200,10 +201,10 @@ class ReplayBuffer:
                        episode_id=arrays.get('episode_id'), step_id=arrays.get('step_id'))
 
     def state_dict(self) -> Dict[str, torch.Tensor]:
-        """The valid part (oldest first) as tensors, for ``torch.save``."""
+        """Return the valid part (oldest first) as tensors, for ``torch.save``."""
         idx = self._chronological()
         return {k: v[idx].clone() for k, v in self.storage.items()}
 
     def load_state_dict(self, state: Dict[str, torch.Tensor]) -> None:
         """Restore from ``state_dict()`` output."""
-        self.load_arrays({k: v for k, v in state.items()})
+        self.load_arrays(dict(state))

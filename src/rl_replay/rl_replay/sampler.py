@@ -5,9 +5,8 @@
 import math
 from typing import Optional, Tuple
 
-import torch
-
 from rl_replay.buffer import TransitionBatch
+import torch
 
 
 class LinearAlphaSchedule:
@@ -54,7 +53,7 @@ class MixedSampler:
 
     def sample(self, step: int, generator: Optional[torch.Generator] = None
                ) -> TransitionBatch:
-        """A batch at gradient step ``step``; online rows come first."""
+        """Sample the batch of gradient step ``step``; online rows come first."""
         n_online, n_offline = self.split(step)
         parts = []
         if n_online:

@@ -10,10 +10,10 @@ import torch
 
 def batch(n, obs_dim=4, action_dim=2, start=0):
     ids = torch.arange(start, start + n)
-    return dict(obs=ids[:, None].float().expand(n, obs_dim).clone(),
-                action=torch.full((n, action_dim), 0.5), reward=ids.float(),
-                next_obs=ids[:, None].float().expand(n, obs_dim) + 0.5,
-                terminated=ids % 3 == 0, truncated=ids % 5 == 0, step_id=ids)
+    return {'obs': ids[:, None].float().expand(n, obs_dim).clone(),
+            'action': torch.full((n, action_dim), 0.5), 'reward': ids.float(),
+            'next_obs': ids[:, None].float().expand(n, obs_dim) + 0.5,
+            'terminated': ids % 3 == 0, 'truncated': ids % 5 == 0, 'step_id': ids}
 
 
 def test_add_sample_and_len():
