@@ -19,6 +19,7 @@ setup(
     description=(
         'RC race-car parking task, kinematic and Pacejka bicycle dynamics, vector env.'),
     license='Apache-2.0',
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [],
     },

@@ -19,6 +19,7 @@ setup(
     description=(
         'SAC with sim-to-online stabilizers, pretraining and the agent node.'),
     license='Apache-2.0',
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
             'pretrain = rl_agent.pretrain:main',

@@ -19,6 +19,7 @@ setup(
     description=(
         'Replay buffers, the two-buffer sampler and rosbag2 (MCAP) I/O.'),
     license='Apache-2.0',
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
             'rl_bags = rl_replay.bag_cli:main',
