@@ -21,6 +21,9 @@ setup(
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'racecar_env_node = racecar_rl_env.racecar_env_node:main',
+            'racecar_driver_node = racecar_rl_env.racecar_driver_node:main',
+        ],
     },
 )

@@ -23,6 +23,8 @@ setup(
     entry_points={
         'console_scripts': [
             'pretrain = rl_agent.pretrain:main',
+            'agent_node = rl_agent.agent_node:main',
+            'sim_to_online = rl_agent.sim_to_online:main',
         ],
     },
 )

@@ -23,6 +23,7 @@ setup(
     entry_points={
         'console_scripts': [
             'rl_bags = rl_replay.bag_cli:main',
+            'replay_node = rl_replay.replay_node:main',
         ],
     },
 )

@@ -13,6 +13,7 @@ stored in the bag's ``custom_data`` under ``sim2online/run_info`` (JSON).
 """
 
 import json
+import os
 from pathlib import Path
 import time
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
@@ -180,6 +181,96 @@ class BagTransitionWriter:
     def __exit__(self, *exc):
         """Close on exit, even after an error, so the data written so far stays readable."""
         self.close()
+
+
+class TrialBagRecorder:
+    """
+    One rosbag2 bag per trial, written in splits so that a killed recorder loses little.
+
+    Messages go to a split bag under ``<bag>/.splits/``; ``flush()`` (called at every episode
+    end) closes it, moves its ``.mcap`` into the bag folder and rewrites ``metadata.yaml``
+    to list every closed split. A killed process therefore leaves a bag that opens with all
+    data up to the last flush; only the open split (since the last episode end) is lost.
+    """
+
+    def __init__(self, bag_dir: Union[str, Path], trial_id: str = 'trial',
+                 run_info: Optional[dict] = None):
+        """Create (or continue, after a restart) the trial bag ``bag_dir``."""
+        self.path = Path(bag_dir)
+        self.trial_id = trial_id
+        self.run_info = run_info
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.splits = self.path / '.splits'
+        if self.splits.exists():
+            import shutil
+            shutil.rmtree(self.splits)  # an unflushed split of a killed recorder
+        self.index = len(list(self.path.glob(f'{trial_id}_*.mcap')))
+        self.writer: Optional[BagTransitionWriter] = None
+
+    def _open(self):
+        self.writer = BagTransitionWriter(self.splits / f'{self.index:05d}', self.trial_id,
+                                          self.run_info)
+
+    def write_raw(self, topic: str, data: bytes, timestamp_ns: int) -> None:
+        """Write serialised CDR bytes of a Transition or EpisodeEvent."""
+        if self.writer is None:
+            self._open()
+        self.writer.write_raw(topic, data, timestamp_ns)
+
+    def flush(self) -> None:
+        """Close the open split and publish it in the bag's metadata."""
+        import yaml
+        if self.writer is None:
+            return
+        split_dir = self.writer.path
+        self.writer.close()
+        self.writer = None
+        name = f'{self.trial_id}_{self.index:05d}.mcap'
+        os.replace(next(split_dir.glob('*.mcap')), self.path / name)
+        info = yaml.safe_load((split_dir / 'metadata.yaml').read_text())
+        info = info['rosbag2_bagfile_information']
+        info['relative_file_paths'] = [name]
+        for f in info.get('files', []):
+            f['path'] = name
+        meta_path = self.path / 'metadata.yaml'
+        if meta_path.is_file():
+            merged = yaml.safe_load(meta_path.read_text())['rosbag2_bagfile_information']
+            merged = _merge_metadata(merged, info)
+        else:
+            merged = info
+        tmp = self.path / '.metadata.yaml.tmp'
+        tmp.write_text(yaml.safe_dump({'rosbag2_bagfile_information': merged},
+                                      sort_keys=False))
+        os.replace(tmp, meta_path)
+        import shutil
+        shutil.rmtree(split_dir)
+        self.index += 1
+
+    def close(self) -> None:
+        """Flush the last split."""
+        self.flush()
+
+
+def _merge_metadata(a: dict, b: dict) -> dict:
+    start_a = a['starting_time']['nanoseconds_since_epoch']
+    start_b = b['starting_time']['nanoseconds_since_epoch']
+    end = max(start_a + a['duration']['nanoseconds'], start_b + b['duration']['nanoseconds'])
+    start = min(start_a, start_b)
+    topics = {t['topic_metadata']['name']: t for t in a['topics_with_message_count']}
+    for t in b['topics_with_message_count']:
+        name = t['topic_metadata']['name']
+        if name in topics:
+            topics[name]['message_count'] += t['message_count']
+        else:
+            topics[name] = t
+    out = dict(a)
+    out.update(starting_time={'nanoseconds_since_epoch': start},
+               duration={'nanoseconds': end - start},
+               message_count=a['message_count'] + b['message_count'],
+               topics_with_message_count=list(topics.values()),
+               relative_file_paths=a['relative_file_paths'] + b['relative_file_paths'],
+               files=a.get('files', []) + b.get('files', []))
+    return out
 
 
 def write_bag(bag_dir: Union[str, Path], data, *, trial_id: str = 'pretrain',

@@ -1,0 +1,84 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+ROS parameters from the declare-once config specs.
+
+Every field of a spec dataclass becomes a parameter ``<prefix>.<field>`` with a
+``ParameterDescriptor`` carrying its description, allowed range and read-only flag, so rqt
+shows sliders and rclpy itself refuses out-of-range values; choices are checked in an
+on-set callback with the same message the core gives.
+"""
+
+import dataclasses
+import sys
+from typing import Any, Callable, Dict, Type
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rl_agent import config_spec
+
+_INT_MAX = 2 ** 62
+
+
+def descriptor(f: dataclasses.Field) -> ParameterDescriptor:
+    """Build the descriptor of one spec field."""
+    meta = f.metadata
+    text = f"{meta.get('help', '')} Allowed: {config_spec.allowed_text(f)}."
+    desc = ParameterDescriptor(description=text, read_only=bool(meta.get('read_only')))
+    low, high = meta.get('low'), meta.get('high')
+    default = f.default if f.default is not dataclasses.MISSING else None
+    if (low is not None or high is not None) and not isinstance(default, (bool, tuple, list)):
+        if isinstance(default, float):
+            desc.floating_point_range = [FloatingPointRange(
+                from_value=float(low if low is not None else -sys.float_info.max),
+                to_value=float(high if high is not None else sys.float_info.max), step=0.0)]
+        elif isinstance(default, int):
+            desc.integer_range = [IntegerRange(
+                from_value=int(low if low is not None else -_INT_MAX),
+                to_value=int(min(high, _INT_MAX) if high is not None else _INT_MAX), step=0)]
+    return desc
+
+
+def _ros_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def declare_config(node, cls: Type, prefix: str, defaults: Any = None) -> Any:
+    """Declare every field of ``cls`` as ``prefix.field``; return the config they give."""
+    defaults = defaults if defaults is not None else cls()
+    values = {}
+    for f in dataclasses.fields(cls):
+        name = f'{prefix}.{f.name}'
+        param = node.declare_parameter(name, _ros_value(getattr(defaults, f.name)),
+                                       descriptor(f))
+        values[f.name] = param.value
+    return config_spec.from_dict(cls, values)
+
+
+def add_validation(node, specs: Dict[str, Type],
+                   on_change: Callable[[str, Dict[str, Any]], None]) -> None:
+    """Check choices/ranges of ``prefix.field`` sets; report accepted changes per prefix."""
+    fields = {prefix: {f.name: f for f in dataclasses.fields(cls)}
+              for prefix, cls in specs.items()}
+
+    def callback(params):
+        changes: Dict[str, Dict[str, Any]] = {}
+        for p in params:
+            prefix, _, name = p.name.partition('.')
+            if prefix not in fields or name not in fields[prefix]:
+                continue
+            value = p.value
+            if isinstance(value, list):
+                value = tuple(value)
+            try:
+                config_spec.check_value(fields[prefix][name], value, prefix)
+            except ValueError as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
+            changes.setdefault(prefix, {})[name] = value
+        for prefix, change in changes.items():
+            on_change(prefix, change)
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(callback)
