@@ -28,6 +28,7 @@ from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
 
 IDLE, RESETTING, WARMUP, WAITING_ACK, RUNNING = 'idle', 'resetting', 'warmup', 'ack', 'running'
+WARMUP_GRACE_S = 5.0  # s
 
 
 class RacecarEnvNode(Node):
@@ -173,12 +174,23 @@ class RacecarEnvNode(Node):
                 self.publish_drive(0.0, 0.0)
             return
         if self.mode == WARMUP:
-            if self.now() - self.mode_since >= self.cfg.warmup_s:
-                if self.cfg.require_operator_ack:
-                    self.set_mode(WAITING_ACK)
-                    self.get_logger().info('waiting for /rl/operator_ack')
-                else:
-                    self.begin()
+            waited = self.now() - self.mode_since
+            if waited < self.cfg.warmup_s:
+                return
+            try:
+                self.check_fresh()
+            except SafetyAbort as exc:
+                # Give the state estimate a grace period after a reset (discovery, mocap
+                # re-acquiring the car) before giving up on this episode.
+                if waited > self.cfg.warmup_s + WARMUP_GRACE_S:
+                    self.set_mode(RUNNING)
+                    self.abort(exc.reason)
+                return
+            if self.cfg.require_operator_ack:
+                self.set_mode(WAITING_ACK)
+                self.get_logger().info('waiting for /rl/operator_ack')
+            else:
+                self.begin()
             return
         try:
             self.check_fresh()

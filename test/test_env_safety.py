@@ -1,0 +1,172 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Env node + driver against a fake motion-capture system and a fake agent (real DDS).
+
+The fake publishes what a mocap system publishes (geometry_msgs/PoseStamped at 100 Hz);
+each failure (silent agent, NaN pose, e-stop, mocap dropout) must end the episode with a
+logged reason and a stop command to the car.
+"""
+
+import math
+import os
+import threading
+import time
+
+from graph_harness import Graph, params_with, wait_for
+import pytest
+
+rclpy = pytest.importorskip('rclpy')
+msgs = pytest.importorskip('rl_interfaces.msg')
+
+
+class FakeWorld:
+    """Fake mocap (pose out), fake agent (actions out), observer of the env's outputs."""
+
+    def __init__(self, domain):
+        from geometry_msgs.msg import PoseStamped
+        from std_msgs.msg import Bool
+        from std_srvs.srv import Trigger
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context, domain_id=domain)
+        self.node = rclpy.create_node('fake_world', context=self.context)
+        self.pose_pub = self.node.create_publisher(PoseStamped, '/mocap/car/pose', 10)
+        self.action_pub = self.node.create_publisher(msgs.Action, '/rl/action', 10)
+        self.estop_pub = self.node.create_publisher(Bool, '/rl/estop', 10)
+        self.node.create_subscription(msgs.Observation, '/rl/observation', self.on_obs, 10)
+        self.node.create_subscription(msgs.EpisodeEvent, '/rl/episode_events',
+                                      self.events_append, 10)
+        self.node.create_subscription(msgs.DriveCommand, '/car/drive_command',
+                                      self.commands_append, 10)
+        from nav_msgs.msg import Odometry
+        self.odometry = []
+        self.node.create_subscription(Odometry, '/car/odom', self.odometry.append, 10)
+        self.start_client = self.node.create_client(Trigger, '/rl/start_episode')
+        self.events, self.commands, self.observations = [], [], 0
+        self.answer_limit = 10 ** 9
+        self.pose_mode = 'ok'
+        self.t, self.t0 = 0.0, None
+        self.node.create_timer(0.01, self.publish_pose)
+        self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def publish_pose(self):
+        from geometry_msgs.msg import PoseStamped
+        if self.pose_mode == 'silent':
+            return
+        now = self.node.get_clock().now()
+        if self.t0 is None:
+            self.t0 = now.nanoseconds * 1e-9
+        self.t = now.nanoseconds * 1e-9 - self.t0  # pose consistent with its stamp
+        msg = PoseStamped()
+        msg.header.stamp = now.to_msg()
+        msg.header.frame_id = 'world'
+        msg.pose.position.x = float('nan') if self.pose_mode == 'nan' else 1.4 - 0.1 * self.t
+        msg.pose.position.y = -1.0
+        msg.pose.orientation.z, msg.pose.orientation.w = math.sin(math.pi / 2), 0.0
+        self.pose_pub.publish(msg)
+
+    def on_obs(self, msg):
+        self.observations += 1
+        if self.observations <= self.answer_limit:
+            out = msgs.Action()
+            out.header = msg.header
+            out.action = [0.1, 0.2]
+            self.action_pub.publish(out)
+
+    def events_append(self, msg):
+        self.events.append(msg)
+
+    def commands_append(self, msg):
+        self.commands.append(msg)
+
+    def start_episode(self):
+        from std_srvs.srv import Trigger
+        assert self.start_client.wait_for_service(timeout_sec=30)
+        future = self.start_client.call_async(Trigger.Request())
+        wait_for(future.done, 10, what='start_episode response')
+        return future.result()
+
+    def ended(self):
+        return [e for e in self.events if e.event != msgs.EpisodeEvent.STARTED]
+
+    def close(self):
+        self.executor.shutdown()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def world(tmp_path):
+    domain = 200 + os.getpid() % 30
+    overrides = {'racecar_env': {'env.reset_service': '', 'env.episode_steps': 10_000,
+                                 'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.3,
+                                 'env.warmup_s': 0.1}}
+    graph = Graph(tmp_path, params_with(overrides, tmp_path), domain)
+    graph.start_all(names={'racecar_driver', 'racecar_env'})
+    fake = FakeWorld(domain)
+    try:
+        yield fake, graph
+    finally:
+        fake.close()
+        graph.stop()
+
+
+def run_until_abort(fake, graph, trigger):
+    wait_for(lambda: len(fake.odometry) > 5, 30, what='the driver to publish odometry')
+    result = fake.start_episode()
+    assert result.success, result.message
+    wait_for(lambda: fake.observations >= 5, 30, what='observations')
+    trigger()
+    wait_for(fake.ended, 15, what='the episode to end')
+    event = fake.ended()[-1]
+    assert event.event == msgs.EpisodeEvent.ABORTED
+    time.sleep(0.3)
+    last = fake.commands[-1]
+    assert (last.steering_angle, last.throttle) == (0.0, 0.0)  # car commanded to stop
+    wait_for(lambda: event.reason in graph.log('racecar_env'), 10, what='logged reason')
+    return event.reason
+
+
+def test_silent_agent_trips_the_watchdog(world):
+    fake, graph = world
+
+    def silence():
+        fake.answer_limit = fake.observations
+    reason = run_until_abort(fake, graph, silence)
+    assert reason.startswith('watchdog: no action')
+
+
+def test_nan_observation_stops_the_car(world):
+    fake, graph = world
+    reason = run_until_abort(fake, graph, lambda: setattr(fake, 'pose_mode', 'nan'))
+    assert reason.startswith('non_finite_observation: px=nan')
+
+
+def test_estop_stops_the_car_and_blocks_restart(world):
+    from std_msgs.msg import Bool
+    fake, graph = world
+    reason = run_until_abort(fake, graph, lambda: fake.estop_pub.publish(Bool(data=True)))
+    assert reason == 'estop'
+    refused = fake.start_episode()
+    assert not refused.success and 'e-stop' in refused.message
+    fake.estop_pub.publish(Bool(data=False))
+    wait_for(lambda: fake.start_episode().success, 10, what='start after e-stop release')
+
+
+def test_mocap_dropout_is_stale_data(world):
+    fake, graph = world
+    reason = run_until_abort(fake, graph, lambda: setattr(fake, 'pose_mode', 'silent'))
+    assert reason.startswith('stale_state')
+
+
+def test_driver_estimates_velocity_from_mocap(world):
+    fake, _ = world
+    received = fake.odometry
+    wait_for(lambda: len(received) > 30, 20, what='odometry')
+    odom = received[-1]
+    # The fake car moves at -0.1 m/s in x while facing -x (yaw = pi): body vx = +0.1 m/s.
+    assert odom.twist.twist.linear.x == pytest.approx(0.1, abs=0.02)
+    assert odom.twist.twist.linear.y == pytest.approx(0.0, abs=0.02)
+    assert odom.header.frame_id == 'world'
