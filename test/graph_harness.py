@@ -87,7 +87,7 @@ class Graph:
                 self.start(package, exe, name)
 
     def log(self, name: str) -> str:
-        """The node's output so far."""
+        """Return the node's output so far."""
         path = self.folder / f'{name}.log'
         return path.read_text() if path.exists() else ''
 

@@ -23,7 +23,7 @@ STEPS = 20
 
 @pytest.fixture(scope='module')
 def pi0(tmp_path_factory):
-    """A small pretrained-shaped agent and a D0 bag of random transitions."""
+    """Save a small pretrained-shaped agent and a D0 bag of random transitions."""
     import torch
     from rl_agent.sac import SAC, SACConfig
     from rl_replay.bag_io import write_bag

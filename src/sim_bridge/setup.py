@@ -17,7 +17,7 @@ setup(
     maintainer='sim2online developers',
     maintainer_email='dev@sim2online.local',
     description=(
-        'Simulation behind the real robots\' driver topics.'),
+        "Simulation behind the real robots' driver topics."),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={

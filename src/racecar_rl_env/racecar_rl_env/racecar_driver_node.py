@@ -14,10 +14,10 @@ from nav_msgs.msg import Odometry
 from racecar_rl_env import racecar_constants as names
 from racecar_rl_env.state_estimator import (PoseVelocityEstimator, quaternion_from_yaw,
                                             yaw_from_quaternion)
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 
 
 class RacecarDriverNode(Node):

@@ -14,7 +14,7 @@ import math
 
 from nav_msgs.msg import Odometry
 from racecar_rl_env import racecar_constants as names
-from racecar_rl_env.episode import (Episode, EnvNodeConfig, SafetyAbort,
+from racecar_rl_env.episode import (EnvNodeConfig, Episode, SafetyAbort,
                                     steering_and_throttle)
 from racecar_rl_env.state_estimator import yaw_from_quaternion
 from racecar_rl_env.task import default_config
@@ -290,6 +290,7 @@ def main(args=None):
             node.publish_drive(0.0, 0.0)
             node.get_logger().info('shutting down: car commanded to stop')
         rclpy.try_shutdown()
+
 
 if __name__ == '__main__':
     main()

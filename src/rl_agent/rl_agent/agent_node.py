@@ -15,6 +15,7 @@ description and range; live changes take effect at the next training phase.
 import json
 import os
 import threading
+import time
 
 from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 import rclpy
@@ -143,18 +144,20 @@ class AgentNode(Node):
         threading.Thread(target=self.train_and_save, daemon=True).start()
 
     def train_and_save(self):
-        """The between-episode training phase (the robot idles meanwhile)."""
+        """Run the between-episode training phase (the robot idles meanwhile)."""
         try:
             self.apply_pending()
+            started = time.monotonic()
             metrics = self.learner.train_phase()
+            metrics['train_s'] = round(time.monotonic() - started, 3)
             if self.learner.history:
                 self.learner.history[-1].update(
                     {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
             self.learner.save(self.online_path, extra={'history': self.learner.history})
             with open(os.path.splitext(self.online_path)[0] + '_history.json', 'w') as f:
                 json.dump(self.learner.history, f, indent=1)
-            self.get_logger().info(f"trained {metrics.get('updates', 0)} updates; checkpoint "
-                                   f'{self.online_path}')
+            self.get_logger().info(f"trained {metrics.get('updates', 0)} updates in "
+                                   f"{metrics['train_s']:.1f} s; checkpoint {self.online_path}")
         finally:
             self.training = False
             done = 0 < self.max_episodes <= self.learner.episodes

@@ -369,6 +369,8 @@ class SAC:
             config = config_spec.replace(config, **overrides)
         agent = cls(config, device)
         agent.load_state_dict(state)
+        if 'seed' in overrides:  # a new seed means new policy noise, not the saved stream
+            agent.generator.manual_seed(config.seed)
         if overrides:
             agent.set_hyperparameters()
         return agent

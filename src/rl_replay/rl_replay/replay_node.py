@@ -10,11 +10,11 @@ flushed at every episode end (see ``TrialBagRecorder``).
 
 import os
 
+from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
-from rcl_interfaces.msg import ParameterDescriptor
 from rl_interfaces.msg import EpisodeEvent, Transition
 from rl_replay.bag_io import EVENT_TOPIC, TRANSITION_TOPIC, TrialBagRecorder
 

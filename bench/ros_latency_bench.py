@@ -1,0 +1,90 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Observation-to-action latency through the ROS 2 graph, and one training phase's duration.
+
+Starts the race-car graph (sim bridge, driver, env, agent, replay) with DDS on loopback,
+runs ``--episodes`` episodes of 250 steps, and measures on a listener node the time from
+each ``/rl/observation`` stamp to the arrival of the ``/rl/action`` answering it (p50/p99).
+The agent's between-episode training phase (UTD ``--utd`` x 250 steps) is timed by the
+agent itself (``train_s`` in its history).
+
+    python bench/ros_latency_bench.py --checkpoint runs/pretrain_racecar/checkpoint.pt
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import threading
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'test'))
+
+from graph_harness import Graph, params_with  # noqa: E402
+import rclpy  # noqa: E402
+from rl_interfaces.msg import Action, Observation  # noqa: E402
+
+
+def main(argv=None):
+    """Run the graph and print the latency percentiles and training-phase time."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser.add_argument('--checkpoint', default='runs/pretrain_racecar/checkpoint.pt')
+    parser.add_argument('--d0', default='runs/pretrain_racecar/d0_bag')
+    parser.add_argument('--episodes', type=int, default=2)
+    parser.add_argument('--utd', type=float, default=10.0)
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix='latency_'))
+    domain = 1 + os.getpid() % 100
+    overrides = {'rl_agent': {
+        'agent.checkpoint': str(pathlib.Path(args.checkpoint).resolve()),
+        'agent.d0_bags': [str(pathlib.Path(args.d0).resolve())],
+        'agent.online_checkpoint': str(folder / 'agent.pt'), 'agent.device': args.device,
+        'agent.max_episodes': args.episodes, 'online.utd': args.utd,
+        'online.warm_start_episodes': 1},
+        'rl_replay': {'replay.bag_root': str(folder / 'bags')}}
+    graph = Graph(folder, params_with(overrides, folder), domain)
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain)
+    node = rclpy.create_node('latency_probe', context=context)
+    latencies = []
+
+    def on_action(msg):
+        sent = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        latencies.append(node.get_clock().now().nanoseconds * 1e-9 - sent)
+    node.create_subscription(Action, '/rl/action', on_action, 100)
+    node.create_subscription(Observation, '/rl/observation', lambda _: None, 100)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        graph.start_all()
+        graph.wait_exit('rl_agent', timeout=3600)
+    finally:
+        graph.stop()
+        executor.shutdown()
+        rclpy.shutdown(context=context)
+    history = json.loads((folder / 'agent_history.json').read_text())
+    lat = sorted(latencies)
+    p50 = statistics.median(lat) * 1e3
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3
+    print(f'observation -> action latency over {len(lat)} steps: p50 {p50:.2f} ms, '
+          f'p99 {p99:.2f} ms')
+    for row in history:
+        print(f"episode {row['episode']}: {row.get('updates', 0)} updates in "
+              f"{row.get('train_s', 0):.1f} s")
+    trained = [r for r in history if r.get('updates')]
+    if trained:
+        r = trained[-1]
+        print(f"training phase (UTD {args.utd:g} x {r['steps']} steps = {r['updates']} "
+              f"updates, {args.device}): {r['train_s']:.1f} s "
+              f"({r['updates'] / r['train_s']:.1f} updates/s)")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
