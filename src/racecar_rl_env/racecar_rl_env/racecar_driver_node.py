@@ -18,6 +18,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+import torch
 
 
 class RacecarDriverNode(Node):
@@ -63,6 +64,8 @@ class RacecarDriverNode(Node):
 
 def main(args=None):
     """Run the driver until shutdown."""
+    # Tiny tensors only: one thread, so this process never competes with the learner.
+    torch.set_num_threads(1)
     try:
         rclpy.init(args=args)
         try:

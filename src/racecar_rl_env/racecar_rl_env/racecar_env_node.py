@@ -26,6 +26,7 @@ from rl_agent import ros_params
 from rl_interfaces.msg import Action, DriveCommand, EpisodeEvent, Observation, Transition
 from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
+import torch
 
 IDLE, RESETTING, WARMUP, WAITING_ACK, RUNNING = 'idle', 'resetting', 'warmup', 'ack', 'running'
 WARMUP_GRACE_S = 5.0  # s
@@ -278,6 +279,8 @@ class RacecarEnvNode(Node):
 def main(args=None):
     """Run the node until shutdown; the car is commanded to stop on the way out."""
     # Our own Ctrl-C handling: the context must still be valid to send the stop command.
+    # Tiny tensors only: one thread, so this process never competes with the learner.
+    torch.set_num_threads(1)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:

@@ -16,6 +16,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
+import torch
 
 DEFAULT_PLUGINS = {'racecar': 'sim_bridge.racecar_bridge:RacecarBridge'}
 
@@ -70,6 +71,8 @@ class SimBridgeNode(Node):
 
 def main(args=None):
     """Run the bridge until shutdown."""
+    # Tiny tensors only: one thread, so this process never competes with the learner.
+    torch.set_num_threads(1)
     try:
         rclpy.init(args=args)
         try:
