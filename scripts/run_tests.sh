@@ -13,6 +13,7 @@ set -u
 echo "[tests] ROS_DOMAIN_ID=$ROS_DOMAIN_ID ROS_AUTOMATIC_DISCOVERY_RANGE=$ROS_AUTOMATIC_DISCOVERY_RANGE"
 status=0
 colcon --log-base log test --base-paths src --event-handlers console_direct+ \
+  --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider --timeout=900 || status=$?
 colcon --log-base log test-result --verbose || status=$?
 python -m pytest -p no:cacheprovider --timeout=1800 test "$@" || status=$?

@@ -10,11 +10,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = {'rl_interfaces': 'ament_cmake', 'rl_agent': 'ament_python',
-            'rl_replay': 'ament_python', 'racecar_rl_env': 'ament_python'}
+            'rl_replay': 'ament_python', 'racecar_rl_env': 'ament_python',
+            'sim_bridge': 'ament_python'}
 
 
 @pytest.mark.parametrize('name,build_type', sorted(PACKAGES.items()))
 def test_package_manifest(name, build_type):
+    assert sorted(p.name for p in (ROOT / 'src').iterdir() if (p / 'package.xml').is_file()) \
+        == sorted(PACKAGES)
     tree = ET.parse(ROOT / 'src' / name / 'package.xml').getroot()
     assert tree.get('format') == '3'
     assert tree.find('name').text == name
