@@ -100,7 +100,8 @@ class FakeWorld:
 @pytest.fixture
 def world(tmp_path):
     domain = 200 + os.getpid() % 30
-    overrides = {'racecar_env': {'env.reset_service': '', 'env.episode_steps': 10_000,
+    overrides = {'racecar_env': {'env.reset_service': '', 'env.recorder_node': '',
+                                 'env.episode_steps': 10_000,
                                  'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.3,
                                  'env.warmup_s': 0.1}}
     graph = Graph(tmp_path, params_with(overrides, tmp_path), domain)

@@ -11,7 +11,7 @@ import json
 import os
 import pathlib
 
-from graph_harness import Graph, params_with, wait_for
+from graph_harness import Graph, NODES, params_with, wait_for
 import numpy as np
 import pytest
 
@@ -43,7 +43,7 @@ def pi0(tmp_path_factory):
 
 def graph_params(tmp_path, pi0, domain, **agent):
     overrides = {
-        'racecar_env': {'env.episode_steps': STEPS, 'env.action_timeout_s': 1.0,
+        'racecar_env': {'env.episode_steps': STEPS, 'env.action_timeout_s': 3.0,
                         'env.state_timeout_s': 1.0},
         'rl_agent': {'agent.checkpoint': str(pi0 / 'checkpoint.pt'),
                      'agent.online_checkpoint': str(tmp_path / 'online' / 'agent.pt'),
@@ -88,7 +88,12 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
     domain = 150 + os.getpid() % 50
     graph = graph_params(tmp_path, pi0, domain)
     try:
-        graph.start_all()
+        # The agent first, alone: parameters are set before any episode can run. (While DDS
+        # participants are still being discovered, e.g. this short-lived client or the graph
+        # just started, deliveries were measured to stall for about a second on the 2-core
+        # CI machine; the watchdog then aborts the episode, as it should. The watchdog has
+        # its own tests in test_env_safety.py; here it is 3 s so that episodes run whole.)
+        graph.start_all(['rl_agent'])
         wait_for(lambda: 'pi0 from' in graph.log('rl_agent'), 60, what='agent up')
         # rqt's path: the SetParameters service. In-range values are taken, others refused.
         results = set_parameters(domain, 'rl_agent', {'online.utd': 1.0, 'sac.gamma': 1.5})
@@ -96,6 +101,7 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
         assert not results[1].successful and 'out of range' in results[1].reason
         results = set_parameters(domain, 'rl_agent', {'sac.critic_type': 'cnn'})
         assert not results[0].successful
+        graph.start_all([name for _, _, name in NODES if name != 'rl_agent'])
         # Episode 1 (warm start, no updates), then training at utd 1.0 = STEPS updates.
         wait_for(lambda: len(history(tmp_path)) >= 2, 120, what='two episodes')
         rows = history(tmp_path)
@@ -144,6 +150,11 @@ def test_killed_recorder_leaves_a_readable_bag(tmp_path, pi0):
     finally:
         graph.stop()
     from rl_replay.bag_io import read_bag_arrays
+    import re
+    flushed = int(re.findall(r'episode 2 flushed \((\d+) transitions so far\)',
+                             graph.log('rl_replay'))[0])
+    # Episodes may end early (time limit, watchdog, arena); the bag holds at least every
+    # transition the recorder had flushed when it was killed, from episodes 1 and 2.
     arrays = read_bag_arrays(pathlib.Path(tmp_path) / 'bags' / 'racecar_trial')
-    assert len(arrays['reward']) >= 2 * STEPS
-    assert set(arrays['episode_id'][:2 * STEPS].tolist()) == {1, 2}
+    assert len(arrays['reward']) >= flushed > 0
+    assert set(arrays['episode_id'][:flushed].tolist()) == {1, 2}

@@ -145,6 +145,9 @@ class EnvNodeConfig:
                                   high=1.5)
     max_throttle: float = _spec(0.4, 'Motor duty at action 1.', low=0.0, high=1.0)
     trial_id: str = _spec('trial', 'Name recorded with every transition.')
+    recorder_node: str = _spec('rl_replay', 'Refuse to start an episode until this node '
+                               'subscribes to /rl/transitions, so no transition goes '
+                               "unrecorded ('': do not wait).")
 
     def __post_init__(self):
         """Validate every field against its declared range."""

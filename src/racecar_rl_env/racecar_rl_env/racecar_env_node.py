@@ -115,6 +115,12 @@ class RacecarEnvNode(Node):
             response.success, response.message = False, 'e-stop is active'
         elif self.mode != IDLE:
             response.success, response.message = False, f'busy ({self.mode})'
+        elif self.cfg.recorder_node and not any(
+                info.node_name == self.cfg.recorder_node
+                for info in self.get_subscriptions_info_by_topic('/rl/transitions')):
+            response.success = False
+            response.message = (f'recorder {self.cfg.recorder_node} is not subscribed to '
+                                '/rl/transitions yet')
         else:
             self.apply_pending_config()
             self.episode_id += 1

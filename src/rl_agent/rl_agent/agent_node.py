@@ -74,6 +74,11 @@ class AgentNode(Node):
         else:
             self.get_logger().info(f'pi0 from {checkpoint}; D0 holds '
                                    f'{0 if offline is None else len(offline)} transitions')
+        # The first forward pass allocates and dispatches lazily (tens of ms); pay it here,
+        # not on the first observation, where the env's watchdog is waiting.
+        for deterministic in (False, True):
+            self.learner.agent.act(torch.zeros(pi0.config.obs_dim, device=pi0.device),
+                                   deterministic=deterministic)
         act_group = MutuallyExclusiveCallbackGroup()
         self.action_pub = self.create_publisher(Action, '/rl/action', 10)
         self.create_subscription(Observation, '/rl/observation', self.on_observation, 10,
@@ -97,6 +102,8 @@ class AgentNode(Node):
         """Queue accepted changes; they apply at the next training phase."""
         with self.pending_lock:
             self.pending.setdefault(prefix, {}).update(change)
+        self.get_logger().info(f'accepted {prefix} changes {change}; they apply at the next '
+                               'training phase')
 
     def apply_pending(self):
         """Apply queued parameter changes to the learner."""
@@ -171,6 +178,11 @@ class AgentNode(Node):
         if not self.need_start or self.training or self.start_in_flight:
             return
         if not self.start_client.service_is_ready():
+            return
+        # The start service can be discovered before the topics are matched; an episode
+        # started then loses its first actions to the env's watchdog.
+        if (self.action_pub.get_subscription_count() == 0
+                or self.count_publishers('/rl/observation') == 0):
             return
         self.start_in_flight = True
         self.start_client.call_async(Trigger.Request()).add_done_callback(self.on_started)

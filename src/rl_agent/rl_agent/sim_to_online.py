@@ -5,6 +5,7 @@ The simulated sim-to-online experiment for the race car, end to end.
 
     python -m rl_agent.sim_to_online run        # pretrain (or reuse), fine-tune via ROS 2
     python -m rl_agent.sim_to_online ablation   # full recipe vs naive, several seeds
+    python -m rl_agent.sim_to_online table runs/*/ablation.json   # merge seed runs
 
 ``run``: pretrains on the kinematic model (reusing ``runs/pretrain_racecar`` when its
 checkpoint and D0 bag exist), then starts the ROS 2 graph of ``config/racecar.yaml`` (sim
@@ -183,8 +184,15 @@ def cmd_run(args) -> int:
 
 # ------------------------------------------------------------------------- ablation
 def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: float,
-                 car: Dict) -> Dict:
-    """One online trial of a recipe on one simulated real car (no ROS, same protocol)."""
+                 car: Dict, eval_every: int = 0, log=None, stop_at_success: float = 2.0
+                 ) -> Dict:
+    """
+    One online trial of a recipe on one simulated real car (no ROS, same protocol).
+
+    Every ``eval_every`` episodes (0: only at the end) the deterministic policy is evaluated
+    on 100 episodes of the real car; the trial ends early once an evaluation reaches
+    ``stop_at_success``. ``log`` receives one line per episode.
+    """
     from racecar_rl_env.vector_env import RacecarParkingVectorEnv
     from rl_agent import config_spec
     from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
@@ -197,8 +205,11 @@ def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: 
     learner = OnlineLearner(agent, online_cfg, offline)
     env = RacecarParkingVectorEnv(1, model=car['model'], randomize=False,
                                   param_overrides=car['overrides'], seed=seed)
+    eval_env = RacecarParkingVectorEnv(100, model=car['model'], randomize=False,
+                                       param_overrides=car['overrides'], seed=123)
+    curve = []
     obs, _ = env.reset(seed=seed)
-    for _ in range(episodes):
+    for episode in range(1, episodes + 1):
         done = False
         while not done:
             action = agent.act(obs)
@@ -208,12 +219,23 @@ def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: 
             learner.add_transitions(obs, action, reward, real_next, terminated, truncated)
             obs = next_obs
         learner.end_episode(float(info['episode_return'][0]), bool(info['success'][0]))
-        learner.train_phase()
-    eval_env = RacecarParkingVectorEnv(100, model=car['model'], randomize=False,
-                                       param_overrides=car['overrides'], seed=123)
-    eval_env.reset(seed=123)
-    final = evaluate(agent, eval_env)
-    return {'recipe': recipe, 'seed': seed, 'history': learner.history, 'final': final}
+        phase = learner.train_phase()
+        line = (f'{recipe} seed {seed} episode {episode:3d}: return '
+                f"{float(info['episode_return'][0]):7.2f} success {bool(info['success'][0])!s:5}"
+                f" updates {phase['updates']}")
+        if episode == episodes or (eval_every and episode % eval_every == 0):
+            eval_env.reset(seed=123)
+            result = evaluate(agent, eval_env)
+            curve.append({'episode': episode, **result})
+            line += (f"  | eval success {result['success_rate']:.0%} return "
+                     f"{result['return_mean']:.1f}")
+        if log:
+            log(line)
+        if curve and curve[-1]['episode'] == episode and \
+                curve[-1]['success_rate'] >= stop_at_success:
+            break
+    return {'recipe': recipe, 'seed': seed, 'history': learner.history, 'final': curve[-1],
+            'eval_curve': curve}
 
 
 def cmd_ablation(args) -> int:
@@ -222,10 +244,11 @@ def cmd_ablation(args) -> int:
     car = real_car()
     pi0 = evaluate_on_real(f'{pretrain_dir}/checkpoint.pt', car)
     rows = []
-    for seed in range(args.seeds):
-        for recipe in ('full', 'naive'):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for recipe in args.recipes:
             t0 = time.monotonic()
-            row = online_trial(pretrain_dir, recipe, seed, args.episodes, args.utd, car)
+            row = online_trial(pretrain_dir, recipe, seed, args.episodes, args.utd, car,
+                               args.eval_every, log=print if args.verbose else None)
             row['wall_clock_s'] = round(time.monotonic() - t0, 1)
             rows.append(row)
             print(f"seed {seed} {recipe:5s}: success {row['final']['success_rate']:.0%} "
@@ -234,15 +257,46 @@ def cmd_ablation(args) -> int:
     out = pathlib.Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'ablation.json').write_text(json.dumps({'pi0': pi0, 'rows': rows}, indent=1))
+    print_table(pi0, rows)
+    print(f'written: {out}/ablation.json')
+    return 0
+
+
+def print_table(pi0: Dict, rows: List[Dict]) -> None:
+    """Print final success per recipe over seeds, and the mean evaluation curve."""
+    recipes = sorted({r['recipe'] for r in rows}, key=list(RECIPES).index)
+    seeds = sorted({r['seed'] for r in rows})
     print(f"\npi0 on the real car: success {pi0['success_rate']:.0%}, return "
-          f"{pi0['return_mean']:.1f}")
-    print(f"{'recipe':8s} {'success mean':>12s} {'min':>5s} {'max':>5s} {'return':>8s}")
-    for recipe in ('full', 'naive'):
+          f"{pi0['return_mean']:.1f}; seeds {seeds}")
+    print(f"{'recipe':8s} {'success mean':>12s} {'min':>5s} {'max':>5s} {'return':>8s}  "
+          'per seed')
+    for recipe in recipes:
         sel = [r['final'] for r in rows if r['recipe'] == recipe]
         s = [r['success_rate'] for r in sel]
         ret = sum(r['return_mean'] for r in sel) / len(sel)
-        print(f'{recipe:8s} {sum(s) / len(s):12.0%} {min(s):5.0%} {max(s):5.0%} {ret:8.1f}')
-    print(f'written: {out}/ablation.json')
+        print(f'{recipe:8s} {sum(s) / len(s):12.0%} {min(s):5.0%} {max(s):5.0%} {ret:8.1f}  '
+              + ' '.join(f'{v:.0%}' for v in s))
+    episodes = sorted({c['episode'] for r in rows for c in r.get('eval_curve', [])})
+    if len(episodes) > 1:
+        print('mean evaluation success after N online episodes:')
+        print(f"{'recipe':8s} " + ' '.join(f'{e:>5d}' for e in episodes))
+        for recipe in recipes:
+            cells = []
+            for e in episodes:
+                vals = [c['success_rate'] for r in rows if r['recipe'] == recipe
+                        for c in r.get('eval_curve', []) if c['episode'] == e]
+                cells.append(f'{sum(vals) / len(vals):5.0%}' if vals else '    -')
+            print(f'{recipe:8s} ' + ' '.join(cells))
+
+
+def cmd_table(args) -> int:
+    """Merge ablation.json files (e.g. seeds run in parallel) and print the table."""
+    rows, pi0 = [], None
+    for path in args.files:
+        data = json.loads(pathlib.Path(path).read_text())
+        pi0 = data['pi0']
+        rows.extend(data['rows'])
+    print_table(pi0, rows)
     return 0
 
 
@@ -255,13 +309,22 @@ def main(argv=None) -> int:
         p.add_argument('--pretrain-dir', default='runs/pretrain_racecar')
         p.add_argument('--target-success', type=float, default=0.9,
                        help='stop pretraining early at this evaluation success')
-        p.add_argument('--episodes', type=int, default=15)
+        p.add_argument('--episodes', type=int, default=30)
         p.add_argument('--out-dir', default=f'runs/sim_to_online_{name}')
     sub.choices['run'].add_argument('--seed', type=int, default=0)
     sub.choices['ablation'].add_argument('--seeds', type=int, default=3)
-    sub.choices['ablation'].add_argument('--utd', type=float, default=2.0)
+    sub.choices['ablation'].add_argument('--utd', type=float, default=10.0)
+    sub.choices['ablation'].add_argument('--first-seed', type=int, default=0)
+    sub.choices['ablation'].add_argument('--recipes', nargs='+', default=['full', 'naive'],
+                                         choices=sorted(RECIPES))
+    sub.choices['ablation'].add_argument('--eval-every', type=int, default=0,
+                                         help='evaluate every N episodes (0: at the end)')
+    sub.choices['ablation'].add_argument('--verbose', action='store_true',
+                                         help='print one line per online episode')
+    table = sub.add_parser('table', help='merge ablation.json files and print the table')
+    table.add_argument('files', nargs='+')
     args = parser.parse_args(argv)
-    return cmd_run(args) if args.command == 'run' else cmd_ablation(args)
+    return {'run': cmd_run, 'ablation': cmd_ablation, 'table': cmd_table}[args.command](args)
 
 
 if __name__ == '__main__':
