@@ -92,7 +92,7 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
         # participants are still being discovered, e.g. this short-lived client or the graph
         # just started, deliveries were measured to stall for about a second on the 2-core
         # CI machine; the watchdog then aborts the episode, as it should. The watchdog has
-        # its own tests in test_env_safety.py; here it is 3 s so that episodes run whole.)
+        # its own tests in test_env_safety.py; here it is 3 s.)
         graph.start_all(['rl_agent'])
         wait_for(lambda: 'pi0 from' in graph.log('rl_agent'), 60, what='agent up')
         # rqt's path: the SetParameters service. In-range values are taken, others refused.
@@ -102,11 +102,16 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
         results = set_parameters(domain, 'rl_agent', {'sac.critic_type': 'cnn'})
         assert not results[0].successful
         graph.start_all([name for _, _, name in NODES if name != 'rl_agent'])
-        # Episode 1 (warm start, no updates), then training at utd 1.0 = STEPS updates.
-        wait_for(lambda: len(history(tmp_path)) >= 2, 120, what='two episodes')
+        # Warm start (N* = 1 episode and min_replay = 10 transitions) without updates, then
+        # utd 1.0 x steps updates per phase. The untrained pi0 may leave the arena early, so
+        # episode lengths vary; the expected update counts follow from them.
+        wait_for(lambda: any(r.get('updates') for r in history(tmp_path)), 120,
+                 what='a training phase')
         rows = history(tmp_path)
-        assert rows[0]['updates'] == STEPS  # first phase after N*=1 warm episode
-        assert all(r['steps'] == STEPS for r in rows)
+        collected = 0
+        for row in rows:
+            collected += row['steps']
+            assert row['updates'] == (row['steps'] if collected >= 10 else 0), rows
         # Kill the agent mid-trial; the restarted one resumes from its checkpoint.
         graph.kill('rl_agent')
         done = len(history(tmp_path))
@@ -120,14 +125,15 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
         graph.stop()
     from rl_agent.sac import SAC
     state = SAC.read_checkpoint(str(tmp_path / 'online' / 'agent.pt'))
-    assert len(state['online']['buffer']['reward']) >= 3 * STEPS
+    total = sum(r['steps'] for r in history(tmp_path))
+    assert len(state['online']['buffer']['reward']) == total  # restart lost nothing
     # Every recorded message decodes with rosbags and with rclpy.
     from rclpy.serialization import deserialize_message
     from rl_replay.bag_io import read_bag_arrays
     from rosbags.rosbag2 import Reader
     bag = tmp_path / 'bags' / 'racecar_trial'
     arrays = read_bag_arrays(bag)
-    assert len(arrays['reward']) >= 3 * STEPS
+    assert len(arrays['reward']) >= total  # plus any steps taken while the agent was dead
     assert np.isfinite(arrays['obs']).all()
     kinds = {'/rl/transitions': msgs.Transition, '/rl/episode_events': msgs.EpisodeEvent}
     counts = {}
