@@ -29,6 +29,25 @@ NODES = [
 SIM_ONLY = {'sim_bridge'}
 
 
+def write_untrained_pi0(folder: pathlib.Path, d0_name: str, transitions: int = 200,
+                        **sac) -> pathlib.Path:
+    """Save a small untrained agent as ``checkpoint.pt`` and a D0 bag of random data."""
+    import torch
+    from rl_agent.sac import SAC, SACConfig
+    from rl_replay.bag_io import write_bag
+    from rl_replay.buffer import ReplayBuffer
+    SAC(SACConfig(obs_dim=45, action_dim=2, critic_width=32, critic_blocks=1, **sac)).save(
+        str(folder / 'checkpoint.pt'))
+    g = torch.Generator().manual_seed(0)
+    n = transitions
+    d0 = ReplayBuffer(n, 45, 2)
+    d0.add_batch(torch.randn(n, 45, generator=g), torch.rand(n, 2, generator=g) * 2 - 1,
+                 torch.randn(n, generator=g), torch.randn(n, 45, generator=g),
+                 torch.zeros(n), torch.zeros(n))
+    write_bag(folder / d0_name, d0)
+    return folder
+
+
 def executable(package: str, name: str) -> str:
     """Path of an installed console script (install/<pkg>/lib/<pkg>/<name>)."""
     path = ROOT / 'install' / package / 'lib' / package / name

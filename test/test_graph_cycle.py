@@ -11,7 +11,7 @@ import json
 import os
 import pathlib
 
-from graph_harness import Graph, NODES, params_with, wait_for
+from graph_harness import Graph, NODES, params_with, wait_for, write_untrained_pi0
 import numpy as np
 import pytest
 
@@ -24,21 +24,7 @@ STEPS = 20
 @pytest.fixture(scope='module')
 def pi0(tmp_path_factory):
     """Save a small pretrained-shaped agent and a D0 bag of random transitions."""
-    import torch
-    from rl_agent.sac import SAC, SACConfig
-    from rl_replay.bag_io import write_bag
-    from rl_replay.buffer import ReplayBuffer
-    folder = tmp_path_factory.mktemp('pi0')
-    agent = SAC(SACConfig(obs_dim=45, action_dim=2, critic_width=32, critic_blocks=1,
-                          actor_update_period=1))
-    agent.save(str(folder / 'checkpoint.pt'))
-    g = torch.Generator().manual_seed(0)
-    d0 = ReplayBuffer(200, 45, 2)
-    d0.add_batch(torch.randn(200, 45, generator=g), torch.rand(200, 2, generator=g) * 2 - 1,
-                 torch.randn(200, generator=g), torch.randn(200, 45, generator=g),
-                 torch.zeros(200), torch.zeros(200))
-    write_bag(folder / 'd0', d0)
-    return folder
+    return write_untrained_pi0(tmp_path_factory.mktemp('pi0'), 'd0', actor_update_period=1)
 
 
 def graph_params(tmp_path, pi0, domain, **agent):

@@ -41,20 +41,10 @@ def test_full_recipe_lifts_pi0_on_the_real_car(tmp_path, monkeypatch):
 def test_online_trial_applies_the_recipe_and_table_merges_runs(tmp_path, monkeypatch, capsys):
     import json
 
-    import torch
+    from graph_harness import write_untrained_pi0
     from rl_agent import sim_to_online
-    from rl_agent.sac import SAC, SACConfig
-    from rl_replay.bag_io import write_bag
-    from rl_replay.buffer import ReplayBuffer
     monkeypatch.chdir(ROOT)
-    SAC(SACConfig(obs_dim=45, action_dim=2, critic_width=32, critic_blocks=1)).save(
-        str(tmp_path / 'checkpoint.pt'))
-    g = torch.Generator().manual_seed(0)
-    d0 = ReplayBuffer(300, 45, 2)
-    d0.add_batch(torch.randn(300, 45, generator=g), torch.rand(300, 2, generator=g) * 2 - 1,
-                 torch.randn(300, generator=g), torch.randn(300, 45, generator=g),
-                 torch.zeros(300), torch.zeros(300))
-    write_bag(tmp_path / 'd0_bag', d0)
+    write_untrained_pi0(tmp_path, 'd0_bag', transitions=300)
     car = sim_to_online.real_car(str(ROOT / sim_to_online.CONFIG))
     rows = [sim_to_online.online_trial(str(tmp_path), recipe, seed=0, episodes=3, utd=0.2,
                                        car=car, eval_every=2)
