@@ -12,6 +12,7 @@ Every learner and schedule hyperparameter is a ROS parameter (``sac.*``, ``onlin
 description and range; live changes take effect at the next training phase.
 """
 
+import gc
 import json
 import os
 import threading
@@ -166,6 +167,13 @@ class AgentNode(Node):
             self.get_logger().info(f"trained {metrics.get('updates', 0)} updates in "
                                    f"{metrics['train_s']:.1f} s; checkpoint {self.online_path}")
         finally:
+            # Collect the training phase's garbage and touch the policy now, while the car
+            # idles, rather than inside the first control steps of the next episode (the
+            # env's watchdog is 0.1 s); episodes right after training were seen to trip it.
+            gc.collect()
+            self.learner.agent.act(torch.zeros(self.learner.agent.config.obs_dim,
+                                               device=self.learner.agent.device),
+                                   deterministic=True)
             self.training = False
             done = 0 < self.max_episodes <= self.learner.episodes
             if done:
