@@ -10,6 +10,7 @@ SetParameters service, a killed and restarted agent, a killed recorder, bag deco
 import json
 import os
 import pathlib
+import re
 
 from graph_harness import Graph, NODES, params_with, wait_for, write_untrained_pi0
 import numpy as np
@@ -142,7 +143,6 @@ def test_killed_recorder_leaves_a_readable_bag(tmp_path, pi0):
     finally:
         graph.stop()
     from rl_replay.bag_io import read_bag_arrays
-    import re
     flushed = int(re.findall(r'episode 2 flushed \((\d+) transitions so far\)',
                              graph.log('rl_replay'))[0])
     # Episodes may end early (time limit, watchdog, arena); the bag holds at least every

@@ -77,9 +77,7 @@ class AgentNode(Node):
                                    f'{0 if offline is None else len(offline)} transitions')
         # The first forward pass allocates and dispatches lazily (tens of ms); pay it here,
         # not on the first observation, where the env's watchdog is waiting.
-        for deterministic in (False, True):
-            self.learner.agent.act(torch.zeros(pi0.config.obs_dim, device=pi0.device),
-                                   deterministic=deterministic)
+        self.touch_policy(False, True)
         act_group = MutuallyExclusiveCallbackGroup()
         self.action_pub = self.create_publisher(Action, '/rl/action', 10)
         self.create_subscription(Observation, '/rl/observation', self.on_observation, 10,
@@ -97,6 +95,12 @@ class AgentNode(Node):
         if not self.need_start:
             self.finished.set()
         self.create_timer(0.2, self.maybe_start, callback_group=MutuallyExclusiveCallbackGroup())
+
+    def touch_policy(self, *deterministic: bool) -> None:
+        """Run the policy once per mode on a zero observation (no action is published)."""
+        agent = self.learner.agent
+        for mode in deterministic:
+            agent.act(torch.zeros(agent.config.obs_dim, device=agent.device), deterministic=mode)
 
     # ------------------------------------------------------------------ parameters
     def on_param_change(self, prefix, change):
@@ -171,9 +175,7 @@ class AgentNode(Node):
             # idles, rather than inside the first control steps of the next episode (the
             # env's watchdog is 0.1 s); episodes right after training were seen to trip it.
             gc.collect()
-            self.learner.agent.act(torch.zeros(self.learner.agent.config.obs_dim,
-                                               device=self.learner.agent.device),
-                                   deterministic=True)
+            self.touch_policy(True)
             self.training = False
             done = 0 < self.max_episodes <= self.learner.episodes
             if done:

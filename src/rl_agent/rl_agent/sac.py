@@ -154,7 +154,6 @@ class SAC:
         return self.normalizer(obs) if self.config.normalize_obs else obs
 
     @torch.no_grad()
-    @torch.no_grad()
     def act(self, obs, deterministic: bool = False) -> torch.Tensor:
         """Return actions in [-1, 1] for raw observations (N, obs_dim) or (obs_dim,)."""
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)

@@ -223,16 +223,17 @@ def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: 
         line = (f'{recipe} seed {seed} episode {episode:3d}: return '
                 f"{float(info['episode_return'][0]):7.2f} success {bool(info['success'][0])!s:5}"
                 f" updates {phase['updates']}")
+        stop = False
         if episode == episodes or (eval_every and episode % eval_every == 0):
             eval_env.reset(seed=123)
             result = evaluate(agent, eval_env)
             curve.append({'episode': episode, **result})
             line += (f"  | eval success {result['success_rate']:.0%} return "
                      f"{result['return_mean']:.1f}")
+            stop = result['success_rate'] >= stop_at_success
         if log:
             log(line)
-        if curve and curve[-1]['episode'] == episode and \
-                curve[-1]['success_rate'] >= stop_at_success:
+        if stop:
             break
     return {'recipe': recipe, 'seed': seed, 'history': learner.history, 'final': curve[-1],
             'eval_curve': curve}
