@@ -120,7 +120,7 @@ class Episode:
 
 
 def _spec(*args, **kwargs):
-    from rl_agent.config_spec import spec
+    from rl_core.config_spec import spec
     return spec(*args, **kwargs)
 
 
@@ -151,5 +151,5 @@ class EnvNodeConfig:
 
     def __post_init__(self):
         """Validate every field against its declared range."""
-        from rl_agent import config_spec
+        from rl_core import config_spec
         config_spec.validate(self)

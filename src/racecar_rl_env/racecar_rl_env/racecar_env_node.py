@@ -22,7 +22,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
-from rl_agent import ros_params
+from rl_core import ros_params
 from rl_interfaces.msg import Action, DriveCommand, EpisodeEvent, Observation, Transition
 from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger

@@ -23,7 +23,7 @@ import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rl_agent import config_spec, ros_params
+from rl_core import config_spec, ros_params
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
 from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition

@@ -20,8 +20,8 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence
 
-from rl_agent import config_spec
-from rl_agent.config_spec import spec
+from rl_core import config_spec
+from rl_core.config_spec import spec
 from rl_agent.sac import SAC, save_atomic
 import torch
 

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from rl_agent import config_spec
-from rl_agent.config_spec import spec
+from rl_core import config_spec
+from rl_core.config_spec import spec
 from rl_agent.sac import SAC, SACConfig
 import torch
 import yaml

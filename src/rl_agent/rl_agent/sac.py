@@ -23,8 +23,8 @@ import os
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 
-from rl_agent import config_spec
-from rl_agent.config_spec import spec
+from rl_core import config_spec
+from rl_core.config_spec import spec
 from rl_agent.networks import BROCriticEnsemble, MLPCriticEnsemble, TanhGaussianActor
 from rl_agent.normalizer import RunningNormalizer
 import torch

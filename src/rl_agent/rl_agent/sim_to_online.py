@@ -194,7 +194,7 @@ def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: 
     ``stop_at_success``. ``log`` receives one line per episode.
     """
     from racecar_rl_env.vector_env import RacecarParkingVectorEnv
-    from rl_agent import config_spec
+    from rl_core import config_spec
     from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
     from rl_agent.pretrain import evaluate
     from rl_agent.sac import SAC

@@ -10,7 +10,7 @@ import json
 import pathlib
 
 import pytest
-from rl_agent import config_spec
+from rl_core import config_spec
 from rl_agent.pretrain import build_configs, evaluate, make_env, Pretrainer
 from rl_agent.sac import SAC
 

@@ -6,7 +6,7 @@ import collections
 import os
 
 import pytest
-from rl_agent import config_spec
+from rl_core import config_spec
 from rl_agent.sac import SAC, SACConfig
 import torch
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Type
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
-from rl_agent import config_spec
+from rl_core import config_spec
 
 _INT_MAX = 2 ** 62
 
