@@ -1,11 +1,12 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Start the race-car node set as processes, the way launch/racecar.launch.py does.
+Start the race-car node set as processes, the way its launch file does.
 
-``NODES`` and ``PARAMS_FILE`` are the single description the tests use; a test checks the
-launch file names the same executables and parameter file. Every process gets
-``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and the test's own ``ROS_DOMAIN_ID``.
+The node list is the car's registration (``racecar_rl_env.plugin.PLUGIN.nodes``): the same
+description its launch file and ``sim2online run`` start from. ``PARAMS_FILE`` is the car's
+parameter file. Every process gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and the
+test's own ``ROS_DOMAIN_ID``.
 """
 
 import os
@@ -14,59 +15,51 @@ import signal
 import subprocess
 import time
 
+from rl_core import registry
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PARAMS_FILE = ROOT / 'config' / 'racecar.yaml'
+PLUGIN = registry.load('racecar_parking')
+PARAMS_FILE = ROOT / 'src' / 'racecar_rl_env' / 'config' / 'racecar.yaml'
 # (package, executable, node name); the sim bridge only runs with use_sim:=true.
-NODES = [
-    ('sim_bridge', 'sim_bridge_node', 'sim_bridge'),
-    ('racecar_rl_env', 'racecar_driver_node', 'racecar_driver'),
-    ('racecar_rl_env', 'racecar_env_node', 'racecar_env'),
-    ('rl_agent', 'agent_node', 'rl_agent'),
-    ('rl_replay', 'replay_node', 'rl_replay'),
-]
-SIM_ONLY = {'sim_bridge'}
+NODES = [(n.package, n.executable, n.name) for n in PLUGIN.nodes]
+SIM_ONLY = {n.name for n in PLUGIN.nodes if n.only == 'sim'}
 
 
 def write_untrained_pi0(folder: pathlib.Path, d0_name: str, transitions: int = 200,
-                        **sac) -> pathlib.Path:
-    """Save a small untrained agent as ``checkpoint.pt`` and a D0 bag of random data."""
+                        task_overrides=None, **sac) -> pathlib.Path:
+    """Save a small untrained car agent as ``checkpoint.pt`` and a D0 bag of random data."""
     import torch
     from rl_agent.sac import SAC, SACConfig
+    from rl_core.run_info import resolve_task
     from rl_replay.bag_io import write_bag
     from rl_replay.buffer import ReplayBuffer
+    task, _ = resolve_task('racecar_parking', overrides=task_overrides)
     SAC(SACConfig(obs_dim=45, action_dim=2, critic_width=32, critic_blocks=1, **sac)).save(
-        str(folder / 'checkpoint.pt'))
+        str(folder / 'checkpoint.pt'), extra=task.to_run_info())
     g = torch.Generator().manual_seed(0)
     n = transitions
     d0 = ReplayBuffer(n, 45, 2)
     d0.add_batch(torch.randn(n, 45, generator=g), torch.rand(n, 2, generator=g) * 2 - 1,
                  torch.randn(n, generator=g), torch.randn(n, 45, generator=g),
                  torch.zeros(n), torch.zeros(n))
-    write_bag(folder / d0_name, d0)
+    write_bag(folder / d0_name, d0, metadata=task.to_run_info())
     return folder
 
 
 def executable(package: str, name: str) -> str:
-    """Path of an installed console script (install/<pkg>/lib/<pkg>/<name>)."""
-    path = ROOT / 'install' / package / 'lib' / package / name
-    if not path.is_file():
-        raise FileNotFoundError(f'{path} missing: run scripts/bootstrap.sh (colcon build)')
-    return str(path)
+    """Path of an installed console script (``<prefix>/lib/<pkg>/<name>``)."""
+    from rl_experiments.sim_to_online import executable as installed
+    return installed(package, name)
 
 
 def params_with(overrides: dict, folder: pathlib.Path) -> pathlib.Path:
-    """Write config/racecar.yaml with ``{node: {dotted.name: value}}`` overrides applied."""
+    """Write the car's parameter file with ``{node: {dotted.name: value}}`` applied."""
+    from rl_experiments.sim_to_online import set_param
     data = yaml.safe_load(PARAMS_FILE.read_text())
     for node, values in overrides.items():
-        params = data.setdefault(node, {}).setdefault('ros__parameters', {})
         for dotted, value in values.items():
-            section = params
-            *parents, leaf = dotted.split('.')
-            for key in parents:
-                section = section.setdefault(key, {})
-            section[leaf] = value
+            set_param(data, node, dotted, value)
     path = folder / 'params.yaml'
     path.write_text(yaml.safe_dump(data))
     return path
@@ -93,7 +86,8 @@ class Graph:
         """Start one node (its log: ``<folder>/<name>.log``, appended)."""
         log = open(self.folder / f'{name}.log', 'a')
         proc = subprocess.Popen(
-            [executable(package, exe), '--ros-args', '--params-file', str(self.params)],
+            [executable(package, exe), '--ros-args', '-r', f'__node:={name}',
+             '--params-file', str(self.params)],
             cwd=self.folder, env=ros_env(self.domain_id), stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc

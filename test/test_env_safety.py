@@ -1,7 +1,8 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Env node + driver against a fake motion-capture system and a fake agent (real DDS).
+The generic env node with the car's adapter + driver, against a fake motion-capture system
+and a fake agent (real DDS).
 
 The fake publishes what a mocap system publishes (geometry_msgs/PoseStamped at 100 Hz);
 each failure (silent agent, NaN pose, e-stop, mocap dropout) must end the episode with a
@@ -100,12 +101,12 @@ class FakeWorld:
 @pytest.fixture
 def world(tmp_path):
     domain = 200 + os.getpid() % 30
-    overrides = {'racecar_env': {'env.reset_service': '', 'env.recorder_node': '',
-                                 'env.episode_steps': 10_000,
-                                 'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.3,
-                                 'env.warmup_s': 0.1}}
+    overrides = {'/**': {'task.checkpoint': '', 'task.overrides': '{"episode_steps": 10000}'},
+                 'rl_env': {'adapter.reset_service': '', 'env.recorder_node': '',
+                            'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.3,
+                            'env.warmup_s': 0.1}}
     graph = Graph(tmp_path, params_with(overrides, tmp_path), domain)
-    graph.start_all(names={'racecar_driver', 'racecar_env'})
+    graph.start_all(names={'racecar_driver', 'rl_env'})
     fake = FakeWorld(domain)
     try:
         yield fake, graph
@@ -126,7 +127,7 @@ def run_until_abort(fake, graph, trigger):
     time.sleep(0.3)
     last = fake.commands[-1]
     assert (last.steering_angle, last.throttle) == (0.0, 0.0)  # car commanded to stop
-    wait_for(lambda: event.reason in graph.log('racecar_env'), 10, what='logged reason')
+    wait_for(lambda: event.reason in graph.log('rl_env'), 10, what='logged reason')
     return event.reason
 
 

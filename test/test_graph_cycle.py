@@ -30,10 +30,10 @@ def pi0(tmp_path_factory):
 
 def graph_params(tmp_path, pi0, domain, **agent):
     overrides = {
-        'racecar_env': {'env.episode_steps': STEPS, 'env.action_timeout_s': 3.0,
-                        'env.state_timeout_s': 1.0},
-        'rl_agent': {'agent.checkpoint': str(pi0 / 'checkpoint.pt'),
-                     'agent.online_checkpoint': str(tmp_path / 'online' / 'agent.pt'),
+        '/**': {'task.checkpoint': str(pi0 / 'checkpoint.pt'),
+                'task.overrides': json.dumps({'episode_steps': STEPS})},
+        'rl_env': {'env.action_timeout_s': 3.0, 'env.state_timeout_s': 1.0},
+        'rl_agent': {'agent.online_checkpoint': str(tmp_path / 'online' / 'agent.pt'),
                      'agent.d0_bags': [str(pi0 / 'd0')], 'agent.max_episodes': 3,
                      'online.utd': 0.5, 'online.min_replay': 10, 'online.batch_size': 32,
                      **agent},
@@ -114,6 +114,7 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
     state = SAC.read_checkpoint(str(tmp_path / 'online' / 'agent.pt'))
     total = sum(r['steps'] for r in history(tmp_path))
     assert len(state['online']['buffer']['reward']) == total  # restart lost nothing
+    assert all(r['reason'] and 'reward/goal_bonus' in r for r in history(tmp_path))
     # Every recorded message decodes with rosbags and with rclpy.
     from rclpy.serialization import deserialize_message
     from rl_replay.bag_io import read_bag_arrays
@@ -129,6 +130,14 @@ def test_full_cycle_live_params_restart_and_bags(tmp_path, pi0):
             decoded = deserialize_message(raw, kinds[conn.topic])
             counts[conn.topic] = counts.get(conn.topic, 0) + 1
             assert decoded.trial_id == 'racecar_trial'
+            if conn.topic == '/rl/episode_events' and decoded.event != 0:
+                # Per-term returns and the task's metrics travel with every episode end.
+                metrics = dict(zip(decoded.metric_names, decoded.metric_values))
+                assert {'reward/distance_progress', 'reward/goal_bonus',
+                        'reward/action_magnitude', 'final_distance'} <= set(metrics)
+                assert sum(v for k, v in metrics.items() if k.startswith('reward/')) == \
+                    pytest.approx(decoded.episode_return, abs=1e-3)
+                assert decoded.reason
     assert counts['/rl/episode_events'] >= 6  # started + ended per episode
 
 

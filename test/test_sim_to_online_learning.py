@@ -3,9 +3,9 @@
 """
 Sim-to-online really works: the full recipe lifts pi0 on the Pacejka "real" car.
 
-Pretrains on the kinematic model exactly as the main job does (config/racecar_pretrain.yaml,
-stop at 90 % evaluation success), then fine-tunes one simulated real car of
-config/racecar.yaml with the full recipe at the paper's UTD 10, episode by episode, and
+Pretrains on the kinematic model exactly as the main job does (the car's registered
+racecar_pretrain.yaml, stop at 90 % evaluation success), then fine-tunes one simulated car
+of the 'real' variant with the full recipe at the paper's UTD 10, episode by episode, and
 evaluates the deterministic policy on 100 real-car episodes every 5 episodes.
 Measured here (one torch thread): pi0 0 % on the real car; the best evaluation within 25
 online episodes was 100 %, 99 %, 36 % and 46 % for seeds 0-3 (seed 0: 12 % after 10
@@ -23,13 +23,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_full_recipe_lifts_pi0_on_the_real_car(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    from rl_agent import sim_to_online
-    pretrain_dir = sim_to_online.ensure_pretrained(str(tmp_path / 'pretrain'), 0.9)
-    car = sim_to_online.real_car(str(ROOT / sim_to_online.CONFIG))
-    assert car['model'] == 'pacejka' and car['overrides'], car
-    pi0 = sim_to_online.evaluate_on_real(f'{pretrain_dir}/checkpoint.pt', car)
+    from rl_core import registry
+    from rl_experiments import sim_to_online
+    plugin = registry.load('racecar_parking')
+    pretrain_dir = sim_to_online.ensure_pretrained(plugin, str(tmp_path / 'pretrain'), 0.9)
+    pi0 = sim_to_online.evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', 'real')
     trial = sim_to_online.online_trial(pretrain_dir, 'full', seed=0, episodes=25, utd=10.0,
-                                       car=car, eval_every=5, log=print,
+                                       variant='real', eval_every=5, log=print,
                                        stop_at_success=0.6)
     print(f"pi0 {pi0['success_rate']:.0%} -> fine-tuned {trial['eval_curve']}")
     # The sim-to-sim gap is real: the kinematic policy overshoots on the slipping car.
@@ -42,17 +42,19 @@ def test_online_trial_applies_the_recipe_and_table_merges_runs(tmp_path, monkeyp
     import json
 
     from graph_harness import write_untrained_pi0
-    from rl_agent import sim_to_online
+    from rl_experiments import cli, sim_to_online
     monkeypatch.chdir(ROOT)
     write_untrained_pi0(tmp_path, 'd0_bag', transitions=300)
-    car = sim_to_online.real_car(str(ROOT / sim_to_online.CONFIG))
     rows = [sim_to_online.online_trial(str(tmp_path), recipe, seed=0, episodes=3, utd=0.2,
-                                       car=car, eval_every=2)
+                                       eval_every=2)
             for recipe in ('full', 'naive')]
     for row in rows:
         assert [c['episode'] for c in row['eval_curve']] == [2, 3]
         assert len(row['history']) == 3
         assert row['final'] == row['eval_curve'][-1]
+        assert row['variant'] == 'real' and row['task'] == 'racecar_parking'
+        assert all(h['reason'] in ('terminated', 'time_limit') for h in row['history'])
+        assert all('reward/distance_progress' in h for h in row['history'])
     full, naive = rows
     # The naive recipe has no warm start: it trains right after its first episode; the full
     # one waits for N* = 1 episode and 250 online transitions.
@@ -63,6 +65,6 @@ def test_online_trial_applies_the_recipe_and_table_merges_runs(tmp_path, monkeyp
     (tmp_path / 'a.json').write_text(json.dumps({'pi0': full['final'], 'rows': [full]}))
     (tmp_path / 'b.json').write_text(json.dumps({'pi0': full['final'], 'rows': [naive]}))
     capsys.readouterr()
-    assert sim_to_online.main(['table', str(tmp_path / 'a.json'), str(tmp_path / 'b.json')]) == 0
+    assert cli.main(['table', str(tmp_path / 'a.json'), str(tmp_path / 'b.json')]) == 0
     table = capsys.readouterr().out
     assert 'full' in table and 'naive' in table and 'after N online episodes' in table

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGES = {'rl_interfaces': 'ament_cmake', 'rl_agent': 'ament_python',
-            'rl_replay': 'ament_python', 'racecar_rl_env': 'ament_python',
+PACKAGES = {'rl_interfaces': 'ament_cmake', 'rl_core': 'ament_python',
+            'rl_agent': 'ament_python', 'rl_replay': 'ament_python', 'rl_env': 'ament_python',
+            'rl_experiments': 'ament_python', 'racecar_rl_env': 'ament_python',
             'sim_bridge': 'ament_python'}
 
 
@@ -59,6 +60,23 @@ def test_interfaces_round_trip_through_rclpy_and_rosbags():
     assert again.trial_id == 'trial' and again.step_id == 42 and again.reward == -0.5
     assert np.array_equal(again.next_observation.state, obs * 2)
     assert np.array_equal(again.observation.images[0].data, pixels[0].reshape(-1))
+
+
+def test_sim2online_is_on_path_and_explains_itself():
+    import os
+    import shutil
+    import subprocess
+    exe = shutil.which('sim2online')
+    assert exe, 'sim2online is not on PATH after sourcing scripts/ros_env.sh'
+    for sub in ('tasks', 'pretrain', 'run', 'ablation', 'table', 'evaluate', 'bags'):
+        out = subprocess.run([exe, sub, '--help'], capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ))
+        assert out.returncode == 0 and 'usage:' in out.stdout, (sub, out.stderr)
+    out = subprocess.run([exe, 'tasks'], capture_output=True, text=True, timeout=120)
+    assert 'racecar_parking' in out.stdout and 'state 45' in out.stdout
+    out = subprocess.run([exe, 'run', '--task', 'moon_rover'], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "unknown task 'moon_rover'" in out.stderr
 
 
 def test_setup_commands_exist_and_ci_uses_the_guard():

@@ -17,14 +17,12 @@ setup(
     maintainer='sim2online developers',
     maintainer_email='dev@sim2online.local',
     description=(
-        'SAC with sim-to-online stabilizers, pretraining and the agent node.'),
+        'SAC with sim-to-online stabilizers, the online learner and the agent node.'),
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
-            'pretrain = rl_agent.pretrain:main',
             'agent_node = rl_agent.agent_node:main',
-            'sim_to_online = rl_agent.sim_to_online:main',
         ],
     },
 )

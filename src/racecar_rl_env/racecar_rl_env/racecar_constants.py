@@ -8,7 +8,8 @@ FRAME_FIELDS = ('x', 'y', 'sin_theta', 'cos_theta', 'vx', 'vy', 'omega')
 
 WORLD_FRAME = 'world'
 BODY_FRAME = 'car/base_link'
-MOCAP_POSE_TOPIC = '/mocap/car/pose'       # geometry_msgs/PoseStamped, as a mocap system
-ODOM_TOPIC = '/car/odom'                   # nav_msgs/Odometry from the driver
-DRIVE_COMMAND_TOPIC = '/car/drive_command'  # rl_interfaces/DriveCommand (hardware units)
-SIM_RESET_SERVICE = '/sim/reset'           # std_srvs/Trigger, simulation only
+# Relative names: a namespace (launch argument) moves a whole car's graph.
+MOCAP_POSE_TOPIC = 'mocap/car/pose'        # geometry_msgs/PoseStamped, as a mocap system
+ODOM_TOPIC = 'car/odom'                    # nav_msgs/Odometry from the driver
+DRIVE_COMMAND_TOPIC = 'car/drive_command'  # rl_interfaces/DriveCommand (hardware units)
+SIM_RESET_SERVICE = 'sim/reset'            # std_srvs/Trigger, simulation only

@@ -1,20 +1,21 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Torch-native Gymnasium vector env of N race cars parking (for pretraining).
+Torch-native Gymnasium vector env of N race cars parking (the car's simulator).
 
-``reset``/``step`` take and return torch tensors on ``device`` (numpy actions are accepted),
-so thousands of cars step on a GPU without host copies. Finished envs reset automatically
-(Gymnasium's same-step autoreset): the returned observation is the new episode's first one
-and ``info['final_obs']`` holds every env's true last observation of this step.
+Implements the ``rl_core.simulator`` interface: ``RacecarParkingVectorEnv(task, num_envs,
+variant=..., randomize=..., device=..., seed=...)``; ``reset``/``step`` take and return
+torch tensors on ``device`` (numpy actions are accepted), so thousands of cars step on a GPU
+without host copies. Finished envs reset automatically (same-step autoreset).
 """
 
 from typing import Optional
 
 import gymnasium as gym
-import numpy as np
 from racecar_rl_env.dynamics import nominal_params, sample_params, step_dynamics
-from racecar_rl_env.task import ACTION_DIM, default_config, ObservationHistory, ParkingTask
+from racecar_rl_env.task import ACTION_DIM, ParkingTask
+from racecar_rl_env.variants import resolve_variant
+from rl_core.simulator import spaces_for
 import torch
 
 
@@ -23,34 +24,31 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
 
     metadata = {'autoreset_mode': 'SameStep'}
 
-    def __init__(self, num_envs: int, model: str = 'kinematic', randomize: bool = True,
-                 device='cpu', seed: int = 0, config=None, param_overrides=None):
+    def __init__(self, task: Optional[ParkingTask] = None, num_envs: int = 1, *,
+                 variant='sim', randomize: Optional[bool] = None, device='cpu',
+                 seed: int = 0, param_overrides=None):
         """
-        Build ``num_envs`` cars using ``model`` ('kinematic' or 'pacejka') dynamics.
+        Build ``num_envs`` cars of ``variant`` (see ``racecar_rl_env.variants``).
 
-        ``param_overrides`` shift nominal parameters (used when ``randomize`` is False),
-        e.g. the 'real' car of a sim-to-sim experiment.
+        ``randomize`` (default: the variant's) draws each car's parameters from the
+        published ranges at every reset; ``param_overrides`` shift nominal parameters
+        further (used when not randomising).
         """
         if num_envs < 1:
             raise ValueError(f'num_envs={num_envs} is out of range: must be >= 1')
-        if model not in ('kinematic', 'pacejka'):
-            raise ValueError(f"model={model!r} is not allowed: must be 'kinematic' or 'pacejka'")
-        self.task_config = config if config is not None else default_config()
-        self.task = ParkingTask(self.task_config)
+        self.task = task if task is not None else ParkingTask()
+        self.task_config = self.task.config
+        v = resolve_variant(variant, param_overrides)
+        self.model = v['model']
+        self.randomize = v['randomize'] if randomize is None else bool(randomize)
+        self.param_overrides = v['overrides']
         self.num_envs = num_envs
-        self.model = model
-        self.randomize = randomize
-        self.param_overrides = dict(param_overrides or {})
         self.device = torch.device(device)
-        obs_dim = self.task_config.obs_dim
-        self.single_observation_space = gym.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
-        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
-        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
-                                                              num_envs)
-        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
-        self.dt = 1.0 / self.task_config.control_hz
+        (self.single_observation_space, self.single_action_space, self.observation_space,
+         self.action_space) = spaces_for(self.task, num_envs)
+        self.dt = 1.0 / self.task.control_hz
         self.generator = torch.Generator(self.device).manual_seed(seed)
-        self.history = ObservationHistory(self.task, num_envs, self.device)
+        self.history = self.task.new_history(num_envs, self.device)
         self.state = torch.zeros(num_envs, 6, device=self.device)
         self.params = self._new_params(num_envs)
         self.prev_action = torch.zeros(num_envs, ACTION_DIM, device=self.device)
@@ -63,7 +61,7 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
         return nominal_params(n, self.device, self.param_overrides)
 
     def _reset_where(self, mask: torch.Tensor) -> None:
-        start = self.task.start_states(self.num_envs, self.generator, self.device)
+        start = self.task.start_measurements(self.num_envs, self.generator, self.device)
         self.state = torch.where(mask.unsqueeze(1), start, self.state)
         if self.randomize:
             self.params = self.params.select(mask, self._new_params(self.num_envs))
@@ -78,7 +76,7 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
             self.generator.manual_seed(seed)
         self.params = self._new_params(self.num_envs)
         self._reset_where(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
-        return self.history.observation(), {}
+        return self.history.state(), {}
 
     def step(self, action):
         """
@@ -88,7 +86,7 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
         """
         action = torch.as_tensor(action, dtype=torch.float32, device=self.device)
         action = action.clamp(-1.0, 1.0)
-        applied = self.prev_action if self.task_config.action_delay_steps else action
+        applied = self.prev_action if self.task.action_delay_steps else action
         prev_state = self.state
         state = step_dynamics(prev_state, applied, self.params, self.model, self.dt)
         self.state = state
@@ -98,19 +96,18 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
         reward, scaled = self.task.reward(terms)
         self.steps += 1
         self.returns += reward
-        finite = torch.isfinite(state).all(dim=1)
-        terminated = self.task.out_of_arena(state) | ~finite
-        truncated = (self.steps >= self.task_config.episode_steps) & ~terminated
+        terminated = self.task.terminated(state)
+        truncated = (self.steps >= self.task.episode_steps) & ~terminated
         done = terminated | truncated
-        final_obs = self.history.observation()
+        final_obs = self.history.state()
         info = {'final_obs': final_obs, 'episode_done': done,
-                'success': done & ~terminated & self.task.is_success(state),
+                'success': done & ~terminated & self.task.success(state),
                 'episode_return': self.returns.clone(),
-                'final_distance': self.task.distance(state),
-                'reward_terms': scaled}
+                'reward_terms': scaled,
+                'metrics': self.task.metrics(state)}
         if bool(done.any()):
             self._reset_where(done)
-            obs = self.history.observation()
+            obs = self.history.state()
         else:
             obs = final_obs
         return obs, reward, terminated, truncated, info

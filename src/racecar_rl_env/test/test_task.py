@@ -6,8 +6,8 @@ import dataclasses
 import math
 
 import pytest
-from racecar_rl_env.task import (default_config, OBS_DIM, ObservationHistory, ParkingTask,
-                                 ParkingTaskConfig, REWARD_TERMS)
+from racecar_rl_env.task import (default_config, ObservationHistory, ParkingTask,
+                                 ParkingTaskConfig)
 import torch
 
 
@@ -22,7 +22,7 @@ def test_reward_terms_on_hand_examples():
     assert terms['action_magnitude'].tolist() == pytest.approx([1.0, 0.0])
     total, scaled = task.reward(terms)
     assert total.tolist() == pytest.approx([0.4 - 0.01, -0.5])
-    assert set(scaled) == set(REWARD_TERMS)
+    assert set(scaled) == set(ParkingTask.REWARD_TERMS)
     inside = torch.tensor([[0.2, 0.2, 0, 0, 0, 0]])
     assert task.reward_terms(inside, inside, torch.zeros(1, 2))['goal_bonus'].item() == 1.0
 
@@ -31,7 +31,9 @@ def test_arena_bounds_include_margin():
     task = ParkingTask()
     assert task.arena == pytest.approx((-0.585, 3.9, -2.73, 1.95))
     states = torch.tensor([[3.8, 0, 0, 0, 0, 0], [4.0, 0, 0, 0, 0, 0], [0, -2.8, 0, 0, 0, 0]])
-    assert task.out_of_arena(states).tolist() == [False, True, True]
+    assert task.terminated(states).tolist() == [False, True, True]
+    assert task.termination_reason(states[1:2]) == 'out_of_arena'
+    assert task.terminated(torch.tensor([[0.0, float('nan'), 0, 0, 0, 0]])).tolist() == [True]
 
 
 def test_observation_layout_and_history():
@@ -39,13 +41,15 @@ def test_observation_layout_and_history():
     hist = ObservationHistory(task, 1)
     s0 = torch.tensor([[1.42, -1.04, math.pi, 0, 0, 0]])
     hist.reset(s0)
-    obs = hist.observation()
-    assert obs.shape == (1, OBS_DIM) == (1, 45)
+    obs = hist.state()
+    assert obs.shape == (1, default_config().obs_dim) == (1, 45)
+    assert task.observation_spec.state_dim == 45 and not task.observation_spec.has_pixels
+    assert hist.observation().pixels is None
     assert torch.allclose(obs[0, :7], obs[0, 28:35])
     assert obs[0, 35:].abs().sum() == 0
     s1 = torch.tensor([[1.0, -1.0, 0.0, 0.5, 0.1, 0.2]])
     hist.push(s1, torch.tensor([[0.3, -0.7]]))
-    obs = hist.observation()
+    obs = hist.state()
     assert obs[0, 28:35].tolist() == pytest.approx([1.0, -1.0, 0.0, 1.0, 0.5, 0.1, 0.2])
     assert obs[0, 43:45].tolist() == pytest.approx([0.3, -0.7])
 
@@ -59,7 +63,16 @@ def test_observation_layout_and_history():
 ])
 def test_invalid_config_refused(field, value, match):
     with pytest.raises(ValueError, match=match):
-        dataclasses.replace(default_config(), **{field: value})
+        ParkingTask(dataclasses.replace(default_config(), **{field: value}))
+
+
+def test_action_calibration_round_trip():
+    task = ParkingTask()
+    cmd = task.action_to_command([0.5, -2.0])
+    assert cmd == pytest.approx({'steering_angle': 0.3, 'throttle': -0.4})
+    assert task.command_to_action(cmd)[0].tolist() == pytest.approx([0.5, -1.0])
+    assert task.action_delay_s == pytest.approx(1 / 30)
+    assert task.to_run_info()['task'] == 'racecar_parking'
 
 
 def test_config_factory_returns_fresh_objects():

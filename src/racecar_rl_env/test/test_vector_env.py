@@ -6,10 +6,13 @@ import pytest
 from racecar_rl_env.vector_env import RacecarParkingVectorEnv
 import torch
 
+# The simulator variants with the dynamics model each test is about (randomised).
+VARIANT = {'kinematic': 'sim', 'pacejka': 'pacejka'}
+
 
 @pytest.mark.parametrize('model', ['kinematic', 'pacejka'])
 def test_random_rollout_shapes_and_finite(model):
-    env = RacecarParkingVectorEnv(64, model=model, seed=0)
+    env = RacecarParkingVectorEnv(None, 64, variant=VARIANT[model], seed=0)
     obs, _ = env.reset(seed=0)
     g = torch.Generator().manual_seed(0)
     ends = 0
@@ -25,7 +28,7 @@ def test_random_rollout_shapes_and_finite(model):
 
 
 def test_autoreset_returns_first_obs_and_final_obs_in_info():
-    env = RacecarParkingVectorEnv(2, randomize=False, seed=1)
+    env = RacecarParkingVectorEnv(None, 2, variant='nominal', seed=1)
     env.reset(seed=1)
     for i in range(250):
         obs, _, terminated, truncated, info = env.step(torch.zeros(2, 2))
@@ -37,7 +40,7 @@ def test_autoreset_returns_first_obs_and_final_obs_in_info():
 
 
 def test_one_step_action_delay():
-    env = RacecarParkingVectorEnv(1, randomize=False, seed=0)
+    env = RacecarParkingVectorEnv(None, 1, variant='nominal', seed=0)
     env.reset(seed=0)
     start = env.state.clone()
     env.step(torch.tensor([[0.0, 1.0]]))
@@ -48,7 +51,7 @@ def test_one_step_action_delay():
 
 def test_seeded_runs_are_identical():
     def run():
-        env = RacecarParkingVectorEnv(8, model='pacejka', seed=3)
+        env = RacecarParkingVectorEnv(None, 8, variant='pacejka', seed=3)
         obs, _ = env.reset(seed=3)
         for _ in range(40):
             obs, *_ = env.step(torch.sin(obs[:, :2]))
@@ -58,7 +61,7 @@ def test_seeded_runs_are_identical():
 
 @pytest.mark.parametrize('model,min_success', [('kinematic', 0.95), ('pacejka', 0.85)])
 def test_task_is_solvable_by_a_scripted_controller(model, min_success):
-    env = RacecarParkingVectorEnv(100, model=model, randomize=True, seed=1)
+    env = RacecarParkingVectorEnv(None, 100, variant=VARIANT[model], randomize=True, seed=1)
     env.reset(seed=1)
     finished = torch.zeros(100, dtype=torch.bool)
     success = torch.zeros(100, dtype=torch.bool)
@@ -80,6 +83,10 @@ def test_task_is_solvable_by_a_scripted_controller(model, min_success):
 
 def test_invalid_arguments_refused():
     with pytest.raises(ValueError, match='num_envs'):
-        RacecarParkingVectorEnv(0)
+        RacecarParkingVectorEnv(None, 0)
     with pytest.raises(ValueError, match='model'):
-        RacecarParkingVectorEnv(1, model='unicycle')
+        RacecarParkingVectorEnv(None, 1, variant={'model': 'unicycle'})
+    with pytest.raises(ValueError, match="unknown car variant 'moon'"):
+        RacecarParkingVectorEnv(None, 1, variant='moon')
+    with pytest.raises(ValueError, match='unknown car parameter'):
+        RacecarParkingVectorEnv(None, 1, variant='real', param_overrides={'wings': 2})

@@ -3,12 +3,17 @@
 """
 Agent node: acts at control rate and trains between episodes.
 
-Loads the pretrained checkpoint as pi0 (or resumes its own online checkpoint), answers
-every ``/rl/observation`` with an ``/rl/action`` (echoing the observation's stamp), stores
-``/rl/transitions`` in D_online, and after each episode event runs the training phase in a
-worker thread (parameter services stay responsive), saves an atomic checkpoint (agent,
-optimizers, D_online, counters) and calls ``/rl/start_episode`` for the next episode.
-Every learner and schedule hyperparameter is a ROS parameter (``sac.*``, ``online.*``) with
+Loads the policy's checkpoint (``task.checkpoint``) as pi0 (or resumes its own online
+checkpoint), checks that its observation and action match the task it records and that the
+D0 bags match it too (refused at start, naming both sides, before anything is written),
+answers every ``rl/observation`` (state and, for camera tasks, mono8 images) with an
+``rl/action`` (echoing the observation's stamp), stores ``rl/transitions`` in D_online,
+and after each episode event runs the training phase in a worker thread (parameter
+services stay responsive), saves an atomic checkpoint (agent, optimizers, D_online,
+counters, the task) and calls ``rl/start_episode`` for the next episode. Per-episode
+returns, per-term returns, task metrics, end reasons and training losses go to TensorBoard
+(``<online_checkpoint folder>/tb``) and to the history JSON next to the checkpoint. Every
+learner and schedule hyperparameter is a ROS parameter (``sac.*``, ``online.*``) with
 description and range; live changes take effect at the next training phase.
 """
 
@@ -23,9 +28,11 @@ import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rl_core import config_spec, ros_params
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
+from rl_core import config_spec, ros_params
+from rl_core.ros_messages import pixels_from_images
+from rl_core.run_info import check_action_dim, check_observation_spec
 from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition
 from std_srvs.srv import Trigger
 import torch
@@ -41,7 +48,8 @@ class AgentNode(Node):
         def param(name, default, text, **kw):
             return self.declare_parameter(name, default, ParameterDescriptor(
                 description=text, read_only=True, **kw)).value
-        checkpoint = param('agent.checkpoint', '', 'Pretrained pi0 checkpoint (.pt).')
+        self.task, _ = ros_params.declare_task(self)
+        checkpoint = self.get_parameter('task.checkpoint').value
         self.online_path = param('agent.online_checkpoint', 'runs/online/agent_online.pt',
                                  'Online checkpoint, written after every episode and '
                                  'resumed from on restart.')
@@ -52,10 +60,12 @@ class AgentNode(Node):
                                   integer_range=[IntegerRange(from_value=0, to_value=10 ** 9)])
         self.explore = param('agent.explore', True, 'Sample actions (else the policy mode).')
         if not checkpoint and not os.path.isfile(self.online_path):
-            raise ValueError('agent.checkpoint is empty and no online checkpoint exists at '
+            raise ValueError('task.checkpoint is empty and no online checkpoint exists at '
                              f'{self.online_path}: nothing to start from')
         source = self.online_path if os.path.isfile(self.online_path) else checkpoint
         pi0 = SAC.load(source, device)
+        self.check_agent(pi0, source)
+        self.pixel_shape = tuple(self.task.observation_spec.pixel_shape)
         sac_cfg = ros_params.declare_config(self, SACConfig, 'sac', pi0.config)
         online_cfg = ros_params.declare_config(self, OnlineConfig, 'online')
         live = {k: v for k, v in config_spec.to_dict(sac_cfg).items()
@@ -67,6 +77,10 @@ class AgentNode(Node):
         ros_params.add_validation(self, {'sac': SACConfig, 'online': OnlineConfig},
                                   self.on_param_change)
         offline = load_offline([b for b in bags if b], device)
+        if offline is not None:
+            check_observation_spec(self.task, offline.obs_dim, offline.pixel_shape or (),
+                                   what=f'D0 bags {[b for b in bags if b]}')
+            check_action_dim(self.task, offline.action_dim, what='D0 bags')
         self.learner = OnlineLearner(pi0, online_cfg, offline)
         if self.learner.restore(self.online_path):
             self.get_logger().info(f'resumed from {self.online_path}: '
@@ -79,15 +93,16 @@ class AgentNode(Node):
         # not on the first observation, where the env's watchdog is waiting.
         self.touch_policy(False, True)
         act_group = MutuallyExclusiveCallbackGroup()
-        self.action_pub = self.create_publisher(Action, '/rl/action', 10)
-        self.create_subscription(Observation, '/rl/observation', self.on_observation, 10,
+        self.action_pub = self.create_publisher(Action, 'rl/action', 10)
+        self.create_subscription(Observation, 'rl/observation', self.on_observation, 10,
                                  callback_group=act_group)
-        self.create_subscription(Transition, '/rl/transitions', self.on_transition, 1000,
+        self.create_subscription(Transition, 'rl/transitions', self.on_transition, 1000,
                                  callback_group=act_group)
-        self.create_subscription(EpisodeEvent, '/rl/episode_events', self.on_event, 10,
+        self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event, 10,
                                  callback_group=act_group)
-        self.start_client = self.create_client(Trigger, '/rl/start_episode',
+        self.start_client = self.create_client(Trigger, 'rl/start_episode',
                                                callback_group=MutuallyExclusiveCallbackGroup())
+        self.writer = None
         self.training = False
         self.need_start = self.max_episodes == 0 or self.learner.episodes < self.max_episodes
         self.start_in_flight = False
@@ -96,11 +111,27 @@ class AgentNode(Node):
             self.finished.set()
         self.create_timer(0.2, self.maybe_start, callback_group=MutuallyExclusiveCallbackGroup())
 
+    def check_agent(self, agent: SAC, source: str) -> None:
+        """Refuse a policy whose observation or action differs from the task's."""
+        cfg = agent.config
+        check_observation_spec(self.task, cfg.obs_dim, getattr(cfg, 'pixel_shape', ()),
+                               what=f'checkpoint {source}')
+        check_action_dim(self.task, cfg.action_dim, what=f'checkpoint {source}')
+
+    def act(self, state, pixels=None, deterministic: bool = False) -> torch.Tensor:
+        """Return the policy's action for one observation (pixels only for camera tasks)."""
+        agent = self.learner.agent
+        if pixels is None:
+            return agent.act(state, deterministic=deterministic)
+        return agent.act(state, deterministic=deterministic, pixels=pixels)
+
     def touch_policy(self, *deterministic: bool) -> None:
         """Run the policy once per mode on a zero observation (no action is published)."""
         agent = self.learner.agent
+        pixels = (torch.zeros(self.pixel_shape, dtype=torch.uint8, device=agent.device)
+                  if self.pixel_shape else None)
         for mode in deterministic:
-            agent.act(torch.zeros(agent.config.obs_dim, device=agent.device), deterministic=mode)
+            self.act(torch.zeros(agent.config.obs_dim, device=agent.device), pixels, mode)
 
     # ------------------------------------------------------------------ parameters
     def on_param_change(self, prefix, change):
@@ -128,7 +159,14 @@ class AgentNode(Node):
         if not torch.isfinite(obs).all():
             self.get_logger().error('observation with NaN/inf: no action sent')
             return
-        action = self.learner.agent.act(obs, deterministic=not self.explore)
+        try:
+            pixels = pixels_from_images(msg.images, self.pixel_shape)
+        except ValueError as exc:
+            self.get_logger().error(f'observation refused: {exc}; no action sent')
+            return
+        if pixels is not None:
+            pixels = torch.from_numpy(pixels)
+        action = self.act(obs, pixels, deterministic=not self.explore)
         out = Action()
         out.header = msg.header
         out.action = action.cpu().tolist()
@@ -137,10 +175,16 @@ class AgentNode(Node):
     def on_transition(self, msg: Transition):
         """Store a transition in D_online (refused with the field named if not finite)."""
         try:
+            images = {}
+            if self.pixel_shape:
+                images = {'pixels': pixels_from_images(msg.observation.images,
+                                                       self.pixel_shape)[None],
+                          'next_pixels': pixels_from_images(msg.next_observation.images,
+                                                            self.pixel_shape)[None]}
             self.learner.add_transitions(
                 [list(msg.observation.state)], [list(msg.action)], [msg.reward],
                 [list(msg.next_observation.state)], [msg.terminated], [msg.truncated],
-                episode_id=[msg.episode_id], step_id=[msg.step_id])
+                episode_id=[msg.episode_id], step_id=[msg.step_id], **images)
         except ValueError as exc:
             self.get_logger().error(f'transition {msg.episode_id}/{msg.step_id} refused: {exc}')
 
@@ -148,7 +192,9 @@ class AgentNode(Node):
         """After an episode: train in a worker thread, checkpoint, then start the next."""
         if msg.event == EpisodeEvent.STARTED:
             return
-        self.learner.end_episode(msg.episode_return, msg.success)
+        metrics = dict(zip(msg.metric_names, (float(v) for v in msg.metric_values)))
+        self.learner.end_episode(msg.episode_return, msg.success, reason=msg.reason,
+                                 metrics=metrics)
         self.get_logger().info(
             f'episode {self.learner.episodes}: return {msg.episode_return:.2f}, success '
             f'{msg.success}, {msg.num_steps} steps ({msg.reason})')
@@ -165,9 +211,11 @@ class AgentNode(Node):
             if self.learner.history:
                 self.learner.history[-1].update(
                     {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-            self.learner.save(self.online_path, extra={'history': self.learner.history})
+            self.learner.save(self.online_path, extra={**self.task.to_run_info(),
+                                                       'history': self.learner.history})
             with open(os.path.splitext(self.online_path)[0] + '_history.json', 'w') as f:
                 json.dump(self.learner.history, f, indent=1)
+            self.log_episode(self.learner.history[-1] if self.learner.history else {})
             self.get_logger().info(f"trained {metrics.get('updates', 0)} updates in "
                                    f"{metrics['train_s']:.1f} s; checkpoint {self.online_path}")
         finally:
@@ -183,6 +231,21 @@ class AgentNode(Node):
             else:
                 self.need_start = True
 
+    def log_episode(self, row) -> None:
+        """Write one episode's scalars to TensorBoard (returns, terms, metrics, losses)."""
+        if not row:
+            return
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(os.path.join(
+                os.path.dirname(os.path.abspath(self.online_path)), 'tb'))
+        step = int(row['episode'])
+        for key, value in row.items():
+            if key != 'episode' and isinstance(value, (int, float)):
+                self.writer.add_scalar(f'online/{key}', float(value), step)
+        self.writer.add_text('online/end_reason', str(row.get('reason', '')), step)
+        self.writer.flush()
+
     def maybe_start(self):
         """Ask the env node for the next episode once training is done."""
         if not self.need_start or self.training or self.start_in_flight:
@@ -192,7 +255,7 @@ class AgentNode(Node):
         # The start service can be discovered before the topics are matched; an episode
         # started then loses its first actions to the env's watchdog.
         if (self.action_pub.get_subscription_count() == 0
-                or self.count_publishers('/rl/observation') == 0):
+                or self.count_publishers(self.resolve_topic_name('rl/observation')) == 0):
             return
         self.start_in_flight = True
         self.start_client.call_async(Trigger.Request()).add_done_callback(self.on_started)
@@ -212,7 +275,13 @@ def main(args=None):
     try:
         rclpy.init(args=args)
         try:
-            node = AgentNode()
+            try:
+                node = AgentNode()
+            except (ValueError, FileNotFoundError) as exc:
+                # A refused start (wrong task, checkpoint or D0) is a clear message and a
+                # non-zero exit, not a traceback; nothing has been written yet.
+                rclpy.logging.get_logger('rl_agent').fatal(f'refusing to start: {exc}')
+                return 2
             executor = MultiThreadedExecutor(num_threads=4)
             executor.add_node(node)
             while rclpy.ok() and not node.finished.is_set():

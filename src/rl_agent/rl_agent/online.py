@@ -13,16 +13,18 @@ into ``OnlineLearner``; it decides when to train and runs the between-episode ph
   ``alpha_anneal_steps`` gradient steps.
 - Asymmetric updates: the agent's ``actor_update_period`` and ``actor_lr``.
 - Training phase after each episode: ``utd`` x (steps of that episode) gradient updates.
+- Pixel observations: when the agent's config has ``pixel_shape``, D_online stores uint8
+  pixels and next pixels with every transition, and D0 must hold pixels of that shape.
 """
 
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
+from rl_agent.sac import SAC, save_atomic
 from rl_core import config_spec
 from rl_core.config_spec import spec
-from rl_agent.sac import SAC, save_atomic
 import torch
 
 
@@ -62,31 +64,62 @@ class OnlineLearner:
         self.agent = agent
         self.config = config_spec.validate(config)
         self.offline = offline
+        self.pixel_shape = tuple(agent.config.pixel_shape)
         self.online = ReplayBuffer(config.online_capacity, agent.config.obs_dim,
-                                   agent.config.action_dim, device=agent.device)
+                                   agent.config.action_dim, device=agent.device,
+                                   pixel_shape=self.pixel_shape or None)
         self._schedule_cls, self._sampler_cls = LinearAlphaSchedule, MixedSampler
+        self.sampler()  # refuses a D0 whose pixels do not match D_online's now, not later
         self.generator = torch.Generator(agent.device).manual_seed(config.seed)
         self.episodes = 0
         self.gradient_steps = 0
         self.episode_steps = 0
-        self.history: List[Dict[str, float]] = []
+        self.history: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ data
     def add_transitions(self, obs, action, reward, next_obs, terminated, truncated,
-                        episode_id=None, step_id=None) -> None:
-        """Validate and store a batch of transitions in D_online (raises on NaN/inf)."""
+                        episode_id=None, step_id=None, pixels=None, next_pixels=None) -> None:
+        """
+        Validate and store a batch of transitions in D_online (raises on NaN/inf).
+
+        With a pixel agent, ``pixels`` and ``next_pixels`` (N, C, H, W) uint8 are required;
+        without one they must be None.
+        """
+        for name, value in (('pixels', pixels), ('next_pixels', next_pixels)):
+            if self.pixel_shape and value is None:
+                raise ValueError(f'{name} missing: the agent has pixel_shape='
+                                 f'{self.pixel_shape}, so each transition needs uint8 {name} '
+                                 f'of shape (N, *{self.pixel_shape})')
+            if not self.pixel_shape and value is not None:
+                raise ValueError(f'{name} of shape {tuple(torch.as_tensor(value).shape)} given '
+                                 'but the agent takes no pixels (pixel_shape=())')
+            if value is not None:
+                dtype = torch.as_tensor(value).dtype
+                if dtype != torch.uint8:
+                    raise ValueError(f'{name} have dtype {dtype}; expected uint8 (N, '
+                                     f'*{self.pixel_shape})')
         self.online.add_batch(obs, action, reward, next_obs, terminated, truncated,
+                              pixels=pixels, next_pixels=next_pixels,
                               episode_id=episode_id, step_id=step_id)
         self.agent.observe(torch.as_tensor(obs, device=self.agent.device).reshape(
             -1, self.agent.config.obs_dim))
         self.episode_steps += int(torch.as_tensor(reward).numel())
 
-    def end_episode(self, episode_return: float, success: bool) -> None:
-        """Record an episode's outcome (call once its last transition is stored)."""
+    def end_episode(self, episode_return: float, success: bool, reason: str = '',
+                    metrics: Optional[Dict[str, float]] = None) -> None:
+        """
+        Record an episode's outcome (call once its last transition is stored).
+
+        ``reason`` (why it ended) and each of ``metrics`` (e.g. per-term returns
+        ``'reward/<term>'``) are stored in the episode's history row.
+        """
         self.episodes += 1
-        self.history.append({'episode': self.episodes, 'return': float(episode_return),
-                             'success': float(bool(success)), 'steps': self.episode_steps,
-                             'gradient_steps': self.gradient_steps})
+        row: Dict[str, Any] = {'episode': self.episodes, 'return': float(episode_return),
+                               'success': float(bool(success)), 'steps': self.episode_steps,
+                               'gradient_steps': self.gradient_steps, 'reason': str(reason)}
+        for key, value in (metrics or {}).items():
+            row[str(key)] = float(value)
+        self.history.append(row)
 
     @property
     def warm(self) -> bool:

@@ -10,6 +10,12 @@ Soft Actor-Critic with the sim-to-online stabilizers (As et al., 'What Matters .
 - AdamW with weight decay and gradient-norm clipping; Polyak-averaged target critics.
 - Running observation normalisation; seeded; device-agnostic; optional CUDA-graph capture
   of the update (data already on the GPU), with eager mode the tested default.
+- Optional pixel observations (the paper's Panda): observations are (state, uint8 pixels
+  (C, H, W)); a conv encoder (``encoders.ConvEncoder``) maps pixels to features and the
+  actor and critics see concat(features, normalised state). The encoder belongs to the
+  critic (trained by the critic loss, in the critic optimizer, Polyak-averaged target copy
+  used by the target critics); the actor sees its features behind stop-gradient. The
+  critic update applies DrQ random shifts to pixels and next pixels (``drq_pad``).
 
 ``update`` performs one critic step and never calls ``.item()``/``.cpu()`` so it does not
 force a device synchronisation; metrics are returned as tensors for the caller to log.
@@ -23,10 +29,11 @@ import os
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 
-from rl_core import config_spec
-from rl_core.config_spec import spec
+from rl_agent.encoders import ConvEncoder, random_shift
 from rl_agent.networks import BROCriticEnsemble, MLPCriticEnsemble, TanhGaussianActor
 from rl_agent.normalizer import RunningNormalizer
+from rl_core import config_spec
+from rl_core.config_spec import spec
 import torch
 
 CHECKPOINT_FORMAT = 1
@@ -68,10 +75,44 @@ class SACConfig:
     seed: int = spec(0, 'Seed of network initialisation and policy noise.', low=0,
                      high=2 ** 31 - 1)
     cuda_graph: bool = spec(False, 'Capture the update in CUDA graphs (CUDA only).')
+    pixel_shape: Tuple[int, ...] = spec((), 'Pixel observation shape (C, H, W) of uint8 '
+                                        'images; empty = state only.', low=1, high=65536,
+                                        read_only=True)
+    encoder: str = spec('none', "Pixel encoder (conv: the paper's conv 3x3 stride-2 stack).",
+                        choices=('none', 'conv'), read_only=True)
+    encoder_channels: Tuple[int, ...] = spec((32, 64, 128, 256), 'Conv encoder channels, one '
+                                             'conv 3x3 / stride 2 layer each.', low=1,
+                                             high=4096, read_only=True)
+    encoder_feature_dim: int = spec(128, 'Conv encoder output features (Dense-LN-tanh).',
+                                    low=1, high=65536, read_only=True)
+    drq_pad: int = spec(4, 'DrQ random-shift padding in pixels for the critic update '
+                        '(0 disables).', low=0, high=1024)
 
     def __post_init__(self):
-        """Validate every field against its declared range."""
+        """Validate every field against its declared range and the pixel fields together."""
         config_spec.validate(self)
+        shape = tuple(self.pixel_shape)
+        if len(shape) not in (0, 3):
+            raise ValueError(f'SACConfig.pixel_shape={shape} is not allowed: must be () '
+                             '(no pixels) or (C, H, W)')
+        if shape and self.encoder == 'none':
+            raise ValueError(f"SACConfig.pixel_shape={shape} needs encoder='conv' "
+                             "(encoder='none' takes no pixels)")
+        if self.encoder != 'none' and not shape:
+            raise ValueError(f'SACConfig.encoder={self.encoder!r} needs pixel_shape (C, H, W); '
+                             'got ()')
+        if shape and not self.encoder_channels:
+            raise ValueError('SACConfig.encoder_channels=() is not allowed with pixels: the '
+                             'conv encoder needs at least one layer')
+        if shape and self.cuda_graph:
+            raise ValueError(f'SACConfig.cuda_graph=True is not supported with pixels '
+                             f'(pixel_shape={shape}): CUDA-graph mode is state-only; use '
+                             'eager mode')
+
+    @property
+    def has_pixels(self) -> bool:
+        """Return whether observations include uint8 pixels."""
+        return bool(self.pixel_shape)
 
 
 def save_atomic(obj: Dict[str, Any], path: str) -> None:
@@ -102,20 +143,29 @@ class SAC:
             raise ValueError('cuda_graph=True needs a CUDA device; got ' + str(self.device))
         self.generator = torch.Generator(self.device)
         self.generator.manual_seed(config.seed)
+        # What the actor and critics see: concat(encoder features, state) with pixels.
+        latent = config.obs_dim + (config.encoder_feature_dim if config.has_pixels else 0)
+        self.latent_dim = latent
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.actor = TanhGaussianActor(config.obs_dim, config.action_dim,
-                                           config.actor_hidden)
+            self.actor = TanhGaussianActor(latent, config.action_dim, config.actor_hidden)
             if config.critic_type == 'bro':
                 make = lambda: BROCriticEnsemble(  # noqa: E731
-                    config.obs_dim, config.action_dim, config.critic_width,
+                    latent, config.action_dim, config.critic_width,
                     config.critic_blocks, config.num_critics)
             else:
                 make = lambda: MLPCriticEnsemble(  # noqa: E731
-                    config.obs_dim, config.action_dim, config.critic_hidden,
+                    latent, config.action_dim, config.critic_hidden,
                     config.num_critics)
             self.critic = make()
             self.critic_target = make()
+            # Built last, so the state-only networks' initialisation is unchanged.
+            self.encoder: Optional[ConvEncoder] = None
+            self.encoder_target: Optional[ConvEncoder] = None
+            if config.has_pixels:
+                self.encoder = ConvEncoder(config.pixel_shape, config.encoder_channels,
+                                           config.encoder_feature_dim).to(self.device)
+                self.encoder_target = copy.deepcopy(self.encoder).requires_grad_(False)
         self.actor.to(self.device)
         self.critic.to(self.device)
         self.critic_target.to(self.device)
@@ -129,15 +179,19 @@ class SAC:
         self.actor_opt = torch.optim.AdamW(self.actor.parameters(), lr=config.actor_lr,
                                            weight_decay=config.weight_decay,
                                            **capturable, **foreach)
-        self.critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=config.critic_lr,
+        # The encoder is part of the critic: trained by the critic loss, in its optimizer.
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.critic_target.parameters())
+        if self.encoder is not None:
+            self._critic_params += list(self.encoder.parameters())
+            self._target_params += list(self.encoder_target.parameters())
+        self.critic_opt = torch.optim.AdamW(self._critic_params, lr=config.critic_lr,
                                             weight_decay=config.weight_decay,
                                             **capturable, **foreach)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr, **capturable)
         # Parameter views without autograd history: the actor loss differentiates through
         # the critic's inputs only, so no critic weight gradients are computed and wasted.
         self._critic_frozen = {k: v.detach() for k, v in self.critic.named_parameters()}
-        self._critic_params = list(self.critic.parameters())
-        self._target_params = list(self.critic_target.parameters())
         self.critic_updates = 0
         self.actor_updates = 0
         self._graphs = None
@@ -154,16 +208,54 @@ class SAC:
         return self.normalizer(obs) if self.config.normalize_obs else obs
 
     @torch.no_grad()
-    def act(self, obs, deterministic: bool = False) -> torch.Tensor:
-        """Return actions in [-1, 1] for raw observations (N, obs_dim) or (obs_dim,)."""
+    def act(self, obs, deterministic: bool = False, pixels=None) -> torch.Tensor:
+        """
+        Return actions in [-1, 1] for raw observations (N, obs_dim) or (obs_dim,).
+
+        With ``pixel_shape`` in the config, ``pixels`` are required: uint8 (C, H, W) with a
+        single observation, (N, C, H, W) with a batch (tensor or numpy array).
+        """
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         single = obs.dim() == 1
         obs = self.normalize(obs.unsqueeze(0) if single else obs)
+        if self.encoder is not None:
+            pixels = self._check_pixels('pixels', pixels, obs.shape[0], allow_single=single)
+            obs = torch.cat([self.encoder(pixels), obs], dim=-1)
+        elif pixels is not None:
+            raise ValueError(f'pixels of shape {tuple(torch.as_tensor(pixels).shape)} were '
+                             'given, but this agent takes no pixels (pixel_shape=(), expected '
+                             'None)')
         if deterministic:
             action = self.actor.deterministic(obs)
         else:
             action = self.actor.sample(obs, self._noise_generator())[0]
         return action[0] if single else action
+
+    def _check_pixels(self, name: str, pixels, n: int, allow_single: bool = False
+                      ) -> torch.Tensor:
+        """Return ``pixels`` as a uint8 (n, C, H, W) tensor on the device, or raise."""
+        shape = tuple(self.config.pixel_shape)
+        expected = (n, *shape)
+        wanted = f'uint8 {shape}' if allow_single else ''
+        wanted = (wanted + ' or ' if wanted else '') + f'uint8 {expected}'
+        if pixels is None:
+            raise ValueError(f'{name} missing: this agent has pixel_shape={shape} and expects '
+                             f'{wanted}')
+        if not torch.is_tensor(pixels):
+            pixels = torch.as_tensor(pixels)
+        if allow_single and tuple(pixels.shape) == shape:
+            pixels = pixels.unsqueeze(0)
+        if tuple(pixels.shape) != expected or pixels.dtype != torch.uint8:
+            raise ValueError(f'{name} have shape {tuple(pixels.shape)} and dtype {pixels.dtype}; '
+                             f'expected {wanted}')
+        return pixels.to(self.device)
+
+    def _latent(self, obs: torch.Tensor, pixels: Optional[torch.Tensor],
+                encoder: Optional[ConvEncoder] = None) -> torch.Tensor:
+        """Return concat(encoder(pixels), obs) with pixels; the normalised obs otherwise."""
+        if self.encoder is None:
+            return obs
+        return torch.cat([(encoder or self.encoder)(pixels), obs], dim=-1)
 
     def _noise_generator(self) -> Optional[torch.Generator]:
         # CUDA graphs record the default generator's Philox offsets; a private generator
@@ -176,17 +268,25 @@ class SAC:
         """Return the entropy temperature as a tensor (no host sync)."""
         return self.log_alpha.detach().exp()
 
-    def _critic_step(self, obs, action, reward, next_obs, terminated) -> Dict[str, torch.Tensor]:
+    def _critic_step(self, obs, action, reward, next_obs, terminated, pixels=None,
+                     next_pixels=None) -> Dict[str, torch.Tensor]:
         cfg = self.config
         gen = self._noise_generator()
         obs, next_obs = self.normalize(obs), self.normalize(next_obs)
+        if self.encoder is not None:  # DrQ: independent random shifts of both images
+            pixels = random_shift(pixels, cfg.drq_pad, gen)
+            next_pixels = random_shift(next_pixels, cfg.drq_pad, gen)
         with torch.no_grad():
-            next_action, next_log_prob = self.actor.sample(next_obs, gen)
-            next_q = self.critic_target(next_obs, next_action)
+            # The next action comes from the online encoder's features (as the actor acts);
+            # the target critics see the target encoder's (no-op without pixels).
+            next_action, next_log_prob = self.actor.sample(self._latent(next_obs, next_pixels),
+                                                           gen)
+            next_q = self.critic_target(
+                self._latent(next_obs, next_pixels, self.encoder_target), next_action)
             next_q = next_q.mean(0) if cfg.target_reduction == 'mean' else next_q.min(0)[0]
             soft_v = next_q - self.alpha * next_log_prob
             target = cfg.reward_scale * reward + cfg.gamma * (1.0 - terminated) * soft_v
-        q = self.critic(obs, action)
+        q = self.critic(self._latent(obs, pixels), action)
         critic_loss = 0.5 * (q - target).pow(2).mean(1).sum()
         self.critic_opt.zero_grad(set_to_none=not cfg.cuda_graph)
         critic_loss.backward()
@@ -197,9 +297,12 @@ class SAC:
             torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)
         return {'critic_loss': critic_loss.detach(), 'q_mean': q.detach().mean()}
 
-    def _actor_step(self, obs) -> Dict[str, torch.Tensor]:
+    def _actor_step(self, obs, pixels=None) -> Dict[str, torch.Tensor]:
         cfg = self.config
         obs = self.normalize(obs)
+        if self.encoder is not None:
+            with torch.no_grad():  # stop-gradient: only the critic loss trains the encoder
+                obs = self._latent(obs, pixels)
         action, log_prob = self.actor.sample(obs, self._noise_generator())
         q = torch.func.functional_call(self.critic, self._critic_frozen, (obs, action))
         q = q.mean(0) if cfg.target_reduction == 'mean' else q.min(0)[0]
@@ -224,12 +327,22 @@ class SAC:
 
         ``batch`` has fields obs, action, reward, next_obs, terminated (tensors on the
         agent's device, raw observations). Truncation is not a terminal: it bootstraps.
+        With pixels in the config it also needs uint8 ``pixels`` and ``next_pixels``
+        (B, C, H, W); a state-only agent ignores pixels a batch may carry.
         In CUDA-graph mode the returned tensors are static and valid until the next call.
         """
         fields = (batch.obs, batch.action, batch.reward, batch.next_obs, batch.terminated)
         actor_due = (self.critic_updates + 1) % self.config.actor_update_period == 0
         if self.config.cuda_graph:
             metrics = self._graph_update(fields, actor_due)
+        elif self.encoder is not None:
+            n = batch.obs.shape[0]
+            pixels = self._check_pixels('batch.pixels', getattr(batch, 'pixels', None), n)
+            next_pixels = self._check_pixels('batch.next_pixels',
+                                             getattr(batch, 'next_pixels', None), n)
+            metrics = self._critic_step(*fields, pixels, next_pixels)
+            if actor_due:
+                metrics.update(self._actor_step(fields[0], pixels))
         else:
             metrics = self._critic_step(*fields)
             if actor_due:
@@ -297,7 +410,7 @@ class SAC:
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume exactly; only tensors and plain Python values."""
-        return {
+        state = {
             'format': CHECKPOINT_FORMAT,
             'config': json.dumps(config_spec.to_dict(self.config)),
             'actor': self.actor.state_dict(),
@@ -312,14 +425,24 @@ class SAC:
             'actor_updates': self.actor_updates,
             'generator': self.generator.get_state(),
         }
+        if self.encoder is not None:
+            state['encoder'] = self.encoder.state_dict()
+            state['encoder_target'] = self.encoder_target.state_dict()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any], restore_graphs: bool = True) -> None:
         """Restore a state produced by ``state_dict`` (same network shapes)."""
         if state.get('format') != CHECKPOINT_FORMAT:
             raise ValueError(f"checkpoint format {state.get('format')!r} is not supported "
                              f'(expected {CHECKPOINT_FORMAT})')
+        if self.encoder is not None and 'encoder' not in state:
+            raise ValueError(f'checkpoint has no pixel encoder, but this agent takes pixels '
+                             f'(pixel_shape={tuple(self.config.pixel_shape)})')
         self.actor.load_state_dict(state['actor'])
         self.critic.load_state_dict(state['critic'])
+        if self.encoder is not None:
+            self.encoder.load_state_dict(state['encoder'])
+            self.encoder_target.load_state_dict(state['encoder_target'])
         self.critic_target.load_state_dict(state['critic_target'])
         self.normalizer.load_state_dict(state['normalizer'])
         with torch.no_grad():

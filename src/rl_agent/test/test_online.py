@@ -68,3 +68,65 @@ def test_save_restore_keeps_transitions_and_counters(tmp_path):
     assert len(other.online) == 10 and other.episodes == 1
     assert other.gradient_steps == learner.gradient_steps
     assert not make().restore(str(tmp_path / 'missing.pt'))
+
+
+def make_pixel_learner(d0_pixel_shape=(1, 8, 8)):
+    agent = SAC(SACConfig(obs_dim=4, action_dim=2, actor_hidden=(8,), critic_width=16,
+                          critic_blocks=1, actor_update_period=2, pixel_shape=(1, 8, 8),
+                          encoder='conv', encoder_channels=(4,), encoder_feature_dim=8))
+    d0 = ReplayBuffer(50, 4, 2, pixel_shape=d0_pixel_shape)
+    pixels = torch.zeros(50, *(d0_pixel_shape or (1, 8, 8)), dtype=torch.uint8)
+    d0.add_batch(torch.zeros(50, 4), torch.zeros(50, 2), torch.zeros(50), torch.zeros(50, 4),
+                 torch.zeros(50), torch.zeros(50), pixels=pixels, next_pixels=pixels)
+    return OnlineLearner(agent, OnlineConfig(utd=1.0, batch_size=8, min_replay=5), d0)
+
+
+def test_pixel_learner_stores_pixels_and_trains():
+    learner = make_pixel_learner()
+    assert learner.online.pixel_shape == (1, 8, 8)
+    pixels = torch.randint(0, 256, (10, 1, 8, 8), dtype=torch.uint8)
+    learner.add_transitions(torch.ones(10, 4), torch.zeros(10, 2), torch.ones(10),
+                            torch.ones(10, 4), torch.zeros(10), torch.zeros(10),
+                            pixels=pixels, next_pixels=pixels.flip(0))
+    assert torch.equal(learner.online.storage['pixels'][:10], pixels)
+    learner.end_episode(10.0, False)
+    out = learner.train_phase()
+    assert out['updates'] == 10 and learner.agent.critic_updates == 10
+    batch = learner.sampler().sample(0)
+    assert batch.pixels.shape == (8, 1, 8, 8)
+
+
+def test_pixel_learner_refuses_missing_pixels_and_mismatched_d0():
+    learner = make_pixel_learner()
+    with pytest.raises(ValueError, match=r'pixels missing.*\(1, 8, 8\)'):
+        learner.add_transitions(torch.ones(2, 4), torch.zeros(2, 2), torch.ones(2),
+                                torch.ones(2, 4), torch.zeros(2), torch.zeros(2))
+    with pytest.raises(ValueError, match=r'shape \(2, 1, 4, 4\), expected \(2, 1, 8, 8\)'):
+        learner.add_transitions(torch.ones(2, 4), torch.zeros(2, 2), torch.ones(2),
+                                torch.ones(2, 4), torch.zeros(2), torch.zeros(2),
+                                pixels=torch.zeros(2, 1, 4, 4, dtype=torch.uint8),
+                                next_pixels=torch.zeros(2, 1, 8, 8, dtype=torch.uint8))
+    assert len(learner.online) == 0
+    with pytest.raises(ValueError, match=r'\(1, 8, 8\) but D0 stores no pixels'):
+        make_pixel_learner(d0_pixel_shape=None)
+    with pytest.raises(ValueError, match='agent takes no pixels'):
+        make().add_transitions(torch.ones(1, 4), torch.zeros(1, 2), [1.0], torch.ones(1, 4),
+                               [0], [0], pixels=torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
+
+
+def test_end_episode_records_reason_and_metrics(tmp_path):
+    learner = make()
+    add_episode(learner)  # the old two-argument call still works
+    assert learner.history[0]['reason'] == ''
+    learner.add_transitions(torch.ones(3, 4), torch.zeros(3, 2), torch.ones(3),
+                            torch.ones(3, 4), torch.zeros(3), torch.zeros(3))
+    learner.end_episode(3.0, True, reason='success',
+                        metrics={'reward/distance': -1.5, 'reward/energy': torch.tensor(0.25)})
+    row = learner.history[1]
+    assert row['reason'] == 'success' and row['success'] == 1.0 and row['episode'] == 2
+    assert row['reward/distance'] == -1.5 and row['reward/energy'] == 0.25
+    path = str(tmp_path / 'online.pt')
+    learner.save(path)
+    other = make()
+    other.restore(path)
+    assert other.history == learner.history

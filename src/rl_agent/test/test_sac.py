@@ -6,8 +6,8 @@ import collections
 import os
 
 import pytest
-from rl_core import config_spec
 from rl_agent.sac import SAC, SACConfig
+from rl_core import config_spec
 import torch
 
 Batch = collections.namedtuple('Batch', 'obs action reward next_obs terminated')

@@ -82,3 +82,24 @@ def add_validation(node, specs: Dict[str, Type],
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(callback)
+
+
+def declare_task(node):
+    """
+    Declare ``task.name``, ``task.checkpoint``, ``task.overrides``; return (task, plugin).
+
+    The task is the one the checkpoint was trained with (see ``rl_core.run_info``): every
+    node of a graph that needs it (env, sim bridge, agent) reads the same parameters,
+    usually from the ``/**`` section of the robot's parameter file.
+    """
+    from rl_core.run_info import parse_overrides, resolve_task
+
+    def param(name, default, text):
+        return node.declare_parameter(name, default, ParameterDescriptor(
+            description=text, read_only=True)).value
+    name = param('task.name', '', 'Registered task name (must agree with the checkpoint).')
+    checkpoint = param('task.checkpoint', '', "The policy's checkpoint: the task "
+                       'configuration it was trained with is read from it.')
+    overrides = param('task.overrides', '', 'JSON object changing overridable task fields, '
+                      'e.g. {"episode_steps": 100}.')
+    return resolve_task(name, checkpoint, parse_overrides(overrides))

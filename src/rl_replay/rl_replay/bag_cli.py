@@ -71,9 +71,10 @@ def cmd_summary(bags):
     return 0
 
 
-def main(argv=None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description='List and summarise sim2online bags.')
+def main(argv=None, prog=None) -> int:
+    """Command-line entry point (``sim2online bags`` or ``python -m rl_replay.bag_cli``)."""
+    parser = argparse.ArgumentParser(prog=prog, description='List and summarise sim2online '
+                                     'bags.')
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='list bags under folders').add_argument('paths', nargs='+')
     sub.add_parser('summary', help='per-episode summary').add_argument('bags', nargs='+')

@@ -109,12 +109,15 @@ def make_transition(ns: int, trial_id: str, episode_id: int, step_id: int, obs, 
 
 
 def make_event(ns: int, trial_id: str, episode_id: int, event: int, reason: str = '',
-               num_steps: int = 0, episode_return: float = 0.0, success: bool = False):
-    """Build a rosbags ``EpisodeEvent`` message object."""
+               num_steps: int = 0, episode_return: float = 0.0, success: bool = False,
+               metrics: Optional[Dict[str, float]] = None):
+    """Build a rosbags ``EpisodeEvent`` message object (``metrics``: name -> value)."""
+    metrics = metrics or {}
     return typestore().types[EVENT_TYPE](
         header=_header(ns), trial_id=trial_id, episode_id=int(episode_id), event=int(event),
         reason=reason, num_steps=int(num_steps), episode_return=float(episode_return),
-        success=bool(success))
+        success=bool(success), metric_names=list(metrics),
+        metric_values=np.asarray(list(metrics.values()), dtype=np.float32))
 
 
 def serialize(msg, msgtype: str) -> bytes:
@@ -377,11 +380,17 @@ def read_bag_arrays(bags: Union[str, Path, Sequence[Union[str, Path]]]
     dims = None
     for path in paths:
         for ns, msg in iter_messages(path, TRANSITION_TOPIC, TRANSITION_TYPE):
-            shape = (len(msg.observation.state), len(msg.action))
+            pixels = _pixel_shape(msg.observation.images, path)
+            next_pixels = _pixel_shape(msg.next_observation.images, path)
+            if next_pixels != pixels:
+                raise BagFormatError(
+                    f'bag {path}: transition {msg.episode_id}/{msg.step_id} has pixels '
+                    f'{pixels} but next pixels {next_pixels}')
+            shape = (len(msg.observation.state), len(msg.action), pixels)
             if dims is None:
                 dims = (shape, Path(path))
             elif shape != dims[0]:
-                raise BagFormatError(f'bag {path} has obs/action sizes {shape} but '
+                raise BagFormatError(f'bag {path} has obs/action/pixel sizes {shape} but '
                                      f'{dims[1]} has {dims[0]}: they cannot form one D0')
             rows['obs'].append(msg.observation.state)
             rows['next_obs'].append(msg.next_observation.state)
@@ -412,6 +421,21 @@ def read_bag_arrays(bags: Union[str, Path, Sequence[Union[str, Path]]]
         out['pixels'] = np.stack(rows['pixels'])
         out['next_pixels'] = np.stack(rows['next_pixels'])
     return out
+
+
+def _pixel_shape(images, path) -> tuple:
+    """(C, H, W) of a message's mono8 images; () when it has none."""
+    if not len(images):
+        return ()
+    encodings = sorted({str(im.encoding) for im in images} - {'mono8'})
+    if encodings:
+        raise BagFormatError(f'bag {path}: images with encoding {encodings}; transitions '
+                             'store pixels as mono8 images')
+    sizes = sorted({(int(im.height), int(im.width)) for im in images})
+    if len(sizes) != 1:
+        raise BagFormatError(f'bag {path}: the images of one observation have different '
+                             f'sizes {sizes}; pixels must be C images of one (H, W)')
+    return (len(images), *sizes[0])
 
 
 def _stack_images(images: Iterable) -> np.ndarray:

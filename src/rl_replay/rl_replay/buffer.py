@@ -42,6 +42,20 @@ def _as_tensor(name, value, device, dtype=None):
         raise ValueError(f'{name}: cannot convert to a tensor ({exc})') from exc
 
 
+def _as_pixels(name, value, device):
+    """Return uint8 pixels; refuse floats (a silent cast would wreck [0, 1] images)."""
+    if value is None:
+        return None
+    tensor = _as_tensor(name, value, device)
+    if tensor.dtype == torch.uint8:
+        return tensor
+    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise ValueError(f'{name} have dtype {tensor.dtype}; expected uint8 (0..255)')
+    if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) > 255):
+        raise ValueError(f'{name} hold values outside 0..255; expected uint8')
+    return tensor.to(torch.uint8)
+
+
 class ReplayBuffer:
     """Ring buffer of transitions with uniform sampling (with replacement)."""
 
@@ -108,7 +122,7 @@ class ReplayBuffer:
         for name, shape in expected.items():
             value = fields.get(name)
             if value is None:
-                raise ValueError(f'{name} is missing')
+                raise ValueError(f'{name} is missing (expected shape {shape})')
             if tuple(value.shape) != shape:
                 raise ValueError(f'{name} has shape {tuple(value.shape)}, expected {shape}')
             if value.is_floating_point():
@@ -144,8 +158,8 @@ class ReplayBuffer:
                         else _as_tensor('step_id', step_id, d, torch.int64).reshape(-1)),
         }
         if self.pixel_shape:
-            fields['pixels'] = _as_tensor('pixels', pixels, d, torch.uint8)
-            fields['next_pixels'] = _as_tensor('next_pixels', next_pixels, d, torch.uint8)
+            fields['pixels'] = _as_pixels('pixels', pixels, d)
+            fields['next_pixels'] = _as_pixels('next_pixels', next_pixels, d)
         self._validate(fields)
         if n > self.capacity:  # only the newest ``capacity`` survive a wrap anyway
             fields = {k: v[-self.capacity:] for k, v in fields.items()}

@@ -31,9 +31,12 @@ class ReplayNode(Node):
             description='Trial name (the bag folder name).', read_only=True)).value
         self.recorder = TrialBagRecorder(os.path.join(root, trial), trial)
         qos = QoSProfile(depth=1000)
-        self.create_subscription(Transition, TRANSITION_TOPIC, self.on_transition, qos,
+        # Relative subscriptions (a namespace moves the robot); the bag keeps the
+        # documented topic names of its layout.
+        self.create_subscription(Transition, TRANSITION_TOPIC.lstrip('/'), self.on_transition,
+                                 qos, raw=True)
+        self.create_subscription(EpisodeEvent, EVENT_TOPIC.lstrip('/'), self.on_event, qos,
                                  raw=True)
-        self.create_subscription(EpisodeEvent, EVENT_TOPIC, self.on_event, qos, raw=True)
         self.count = 0
         self.get_logger().info(f'recording to {self.recorder.path}')
 

@@ -31,12 +31,24 @@ class LinearAlphaSchedule:
 
 
 class MixedSampler:
-    """Each batch: exactly round(alpha*B) online rows first, then B - that from D0."""
+    """
+    Each batch: exactly round(alpha*B) online rows first, then B - that from D0.
+
+    Pixels: when D_online stores pixels, D0 must store pixels of the same shape and the
+    batches carry them; when D_online stores none, pixels D0 may hold are left out (a
+    state-only learner).
+    """
 
     def __init__(self, online, offline, batch_size: int, schedule: LinearAlphaSchedule):
         """``offline`` may be None (no data retention)."""
         if batch_size < 1:
             raise ValueError(f'batch_size={batch_size} is out of range: must be >= 1')
+        online_pixels = getattr(online, 'pixel_shape', None)
+        offline_pixels = getattr(offline, 'pixel_shape', None) if offline is not None else None
+        if online_pixels and offline is not None and offline_pixels != online_pixels:
+            raise ValueError(f'D_online stores pixels of shape {online_pixels} but D0 stores '
+                             f'{offline_pixels or "no pixels"}: they cannot form one batch')
+        self.drop_offline_pixels = bool(offline_pixels) and not online_pixels
         self.online, self.offline = online, offline
         self.batch_size = batch_size
         self.schedule = schedule
@@ -60,6 +72,8 @@ class MixedSampler:
             parts.append(self.online.sample(n_online, generator))
         if n_offline:
             part = self.offline.sample(n_offline, generator)
+            if self.drop_offline_pixels:
+                part = part._replace(pixels=None, next_pixels=None)
             if self.offline.device != self.online.device:
                 part = TransitionBatch(*[None if t is None else t.to(self.online.device)
                                          for t in part])

@@ -125,3 +125,26 @@ def test_rclpy_decodes_every_message(tmp_path):
     assert len(decoded) == 30
     assert np.array_equal(np.array([list(m.action) for m in decoded], np.float32),
                           buf.arrays()['action'])
+
+
+def test_pixel_bag_loads_into_a_pixel_buffer_exactly(tmp_path):
+    buf = make_buffer(30, 6, pixel_shape=(1, 16, 16))
+    write_bag(tmp_path / 'bag', buf)
+    loaded = load_buffer_from_bags([tmp_path / 'bag'])
+    assert loaded.pixel_shape == (1, 16, 16)
+    assert loaded.storage['pixels'].dtype == torch.uint8
+    for key, value in buf.arrays().items():
+        assert np.array_equal(value, loaded.arrays()[key]), key
+    batch = loaded.sample(8, torch.Generator().manual_seed(0))
+    assert batch.pixels.shape == (8, 1, 16, 16) and batch.pixels.dtype == torch.uint8
+    assert batch.next_pixels.shape == (8, 1, 16, 16)
+
+
+def test_bags_with_and_without_pixels_refused_together(tmp_path):
+    write_bag(tmp_path / 'a', make_buffer(5, 0, pixel_shape=(1, 4, 4)))
+    write_bag(tmp_path / 'b', make_buffer(5, 0))
+    write_bag(tmp_path / 'c', make_buffer(5, 0, pixel_shape=(2, 4, 4)))
+    with pytest.raises(BagFormatError, match='cannot form one D0'):
+        read_bag_arrays([tmp_path / 'a', tmp_path / 'b'])
+    with pytest.raises(BagFormatError, match=r'\(2, 4, 4\).*\(1, 4, 4\)'):
+        read_bag_arrays([tmp_path / 'a', tmp_path / 'c'])

@@ -87,3 +87,18 @@ def test_state_dict_round_trip():
 def test_empty_buffer_cannot_sample():
     with pytest.raises(ValueError, match='empty'):
         ReplayBuffer(4, 4, 2).sample(2)
+
+
+def test_pixels_missing_or_float_refused_with_shape_named():
+    buf = ReplayBuffer(10, 4, 2, pixel_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match=r'pixels is missing \(expected shape \(3, 1, 8, 8\)\)'):
+        buf.add_batch(**batch(3))
+    with pytest.raises(ValueError, match='dtype torch.float32; expected uint8'):
+        buf.add_batch(**batch(3), pixels=np.ones((3, 1, 8, 8), np.float32),
+                      next_pixels=np.ones((3, 1, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r'shape \(3, 1, 4, 8\), expected \(3, 1, 8, 8\)'):
+        buf.add_batch(**batch(3), pixels=np.ones((3, 1, 4, 8), np.uint8),
+                      next_pixels=np.ones((3, 1, 8, 8), np.uint8))
+    buf.add_batch(**batch(3), pixels=np.full((3, 1, 8, 8), 200, np.int64),
+                  next_pixels=np.zeros((3, 1, 8, 8), np.uint8))
+    assert len(buf) == 3 and int(buf.storage['pixels'][0].max()) == 200

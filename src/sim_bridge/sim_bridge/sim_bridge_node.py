@@ -3,22 +3,24 @@
 """
 Sim bridge node: hosts simulation plug-ins behind the real drivers' topics.
 
-Parameters: ``plugins`` (instance names), ``<name>.plugin`` ('module:Class'), the plug-in's
-own ``<name>.*`` parameters, ``physics_rate_hz`` and ``publish_clock``. Each plug-in
-implements configure(node, name) / activate() / step(dt) / publish(stamp) /
-deactivate() / cleanup(). The node steps physics in wall-clock real time.
+Parameters: ``plugins`` (instance names), ``<name>.task`` (a registered task name whose
+robot provides the plug-in; default: the graph's ``task.name``), the plug-in's own
+``<name>.*`` parameters, ``physics_rate_hz`` and ``publish_clock``. The task itself comes
+from the policy's checkpoint (``task.checkpoint``, as for the env node), so the simulated
+robot uses the same start poses, action calibration and latency as the policy's task.
+Each plug-in implements configure(node, name, task) / activate() / step(dt) /
+publish(stamp) / deactivate() / cleanup(). The node steps physics in wall-clock real time.
+This package names no robot: plug-ins are found through ``rl_core.registry``.
 """
-
-import importlib
 
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rl_core import registry, ros_params
+from rl_core.run_info import resolve_task
 from rosgraph_msgs.msg import Clock
 import torch
-
-DEFAULT_PLUGINS = {'racecar': 'sim_bridge.racecar_bridge:RacecarBridge'}
 
 
 class SimBridgeNode(Node):
@@ -27,7 +29,8 @@ class SimBridgeNode(Node):
     def __init__(self):
         """Load and activate the configured plug-ins."""
         super().__init__('sim_bridge')
-        names = self.declare_parameter('plugins', ['racecar'], ParameterDescriptor(
+        task, task_plugin = ros_params.declare_task(self)
+        names = self.declare_parameter('plugins', ['robot'], ParameterDescriptor(
             description='Simulation plug-in instance names.', read_only=True)).value
         rate = self.declare_parameter('physics_rate_hz', 100.0, ParameterDescriptor(
             description='Physics steps (and pose messages) per second.', read_only=True,
@@ -36,12 +39,17 @@ class SimBridgeNode(Node):
             description='Publish /clock with the simulation time.', read_only=True)).value
         self.plugins = []
         for name in names:
-            path = self.declare_parameter(f'{name}.plugin', DEFAULT_PLUGINS.get(name, ''),
-                                          ParameterDescriptor(description='module:Class',
-                                                              read_only=True)).value
-            module, _, cls = path.partition(':')
-            plugin = getattr(importlib.import_module(module), cls)()
-            plugin.configure(self, name)
+            task_name = self.declare_parameter(f'{name}.task', task_plugin.name,
+                                               ParameterDescriptor(
+                                                   description='Registered task whose robot '
+                                                   'this plug-in simulates.',
+                                                   read_only=True)).value
+            robot = registry.load(task_name)
+            if not robot.bridge:
+                raise ValueError(f'task {task_name} registers no sim bridge plug-in')
+            plugin_task = task if robot.name == task_plugin.name else resolve_task(task_name)[0]
+            plugin = registry.load_object(robot.bridge)()
+            plugin.configure(self, name, plugin_task)
             plugin.activate()
             self.plugins.append(plugin)
         self.dt = 1.0 / rate
@@ -76,7 +84,11 @@ def main(args=None):
     try:
         rclpy.init(args=args)
         try:
-            node = SimBridgeNode()
+            try:
+                node = SimBridgeNode()
+            except (ValueError, FileNotFoundError) as exc:
+                rclpy.logging.get_logger('sim_bridge').fatal(f'refusing to start: {exc}')
+                return 2
             try:
                 rclpy.spin(node)
             finally:

@@ -3,13 +3,12 @@
 """
 Race-car plug-in of the sim bridge: the topics of a mocap system and the car's board.
 
-Publishes ``/mocap/car/pose`` (geometry_msgs/PoseStamped, frame ``world``) at the mocap
-rate, accepts ``/car/drive_command`` (rl_interfaces/DriveCommand) and serves ``/sim/reset``
-(std_srvs/Trigger). Physics is ``racecar_rl_env.sim_backend`` (kinematic or Pacejka, with
-optional shifted parameters: the 'real' car).
+Publishes ``mocap/car/pose`` (geometry_msgs/PoseStamped, frame ``world``) at the physics
+rate, accepts ``car/drive_command`` (rl_interfaces/DriveCommand) and serves ``sim/reset``
+(std_srvs/Trigger). Physics is ``racecar_rl_env.sim_backend``: the car of a named variant
+(default ``real``: the shifted car of the sim-to-sim experiment), with the task's own
+action calibration, start poses and actuation latency, so bridge and task cannot disagree.
 """
-
-import json
 
 from geometry_msgs.msg import PoseStamped
 from racecar_rl_env import racecar_constants as names
@@ -21,24 +20,26 @@ from std_srvs.srv import Trigger
 
 
 class RacecarBridge:
-    """configure / activate / deactivate / cleanup, as the bridge node's plug-ins do."""
+    """configure / activate / step / publish / deactivate / cleanup, as bridge plug-ins do."""
 
-    def configure(self, node, name: str):
+    def configure(self, node, name: str, task):
         """Declare this plug-in's parameters under ``name`` and build the backend."""
         def param(key, default, text):
             return node.declare_parameter(f'{name}.{key}', default,
                                           ParameterDescriptor(description=text,
                                                               read_only=True)).value
         self.node = node
-        model = param('model', 'pacejka', "Dynamics: 'kinematic' or 'pacejka'.")
-        overrides = json.loads(param('param_overrides', '{}',
-                                     'JSON dict shifting nominal car parameters (the "real" '
-                                     'car), e.g. {"D_f": 0.3}.'))
-        delay = param('command_delay_s', 1.0 / 30.0, 'Actuation latency (s).')
+        variant = param('variant', 'real', "Car variant: 'real' (the shifted car), 'sim', "
+                        "'pacejka' or 'nominal' (racecar_rl_env.variants).")
+        overrides = param('param_overrides', '', 'JSON object shifting further car '
+                          'parameters, e.g. {"D_f": 0.3}.')
+        seed = param('seed', 0, 'Seed of the start-pose noise.')
         self.inject_nan = False
-        self.backend = RacecarSimBackend(model, overrides, delay)
-        node.get_logger().info(f'race car: {model} dynamics, overrides {overrides}, command '
-                               f'delay {delay:.3f} s')
+        self.backend = RacecarSimBackend(task, variant, overrides, seed)
+        node.get_logger().info(
+            f'race car: variant {variant} ({self.backend.model}, parameters '
+            f'overrides {self.backend.overrides}), command delay '
+            f'{self.backend.command_delay_s:.3f} s from the task')
 
     def activate(self):
         """Create the car's topics and the reset service."""
@@ -52,9 +53,9 @@ class RacecarBridge:
         self.backend.set_command(msg.steering_angle, msg.throttle)
 
     def on_reset(self, _request, response):
-        """Place the car at rest at the start pose."""
+        """Place the car at rest at a start pose of the task."""
         self.backend.reset()
-        response.success, response.message = True, 'car placed at the start pose'
+        response.success, response.message = True, 'car placed at a start pose'
         return response
 
     def step(self, dt: float):

@@ -1,0 +1,359 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The generic environment node: the episode protocol and safety for any registered robot.
+
+The task comes from the policy's checkpoint (``task.checkpoint``; ``task.name`` must agree
+when given; ``task.overrides`` may change only what the task declares overridable), the
+robot from its hardware adapter (found by the task's name in the registry). Topics, all
+relative so a namespace moves the whole graph:
+
+- in: ``rl/action`` (rl_interfaces/Action), ``rl/estop`` (std_msgs/Bool, latched),
+  ``rl/operator_ack`` (std_msgs/Empty), plus whatever the adapter subscribes;
+- out: ``rl/observation``, ``rl/transitions``, ``rl/episode_events`` (with per-term returns
+  and task metrics), plus the adapter's commands;
+- service ``rl/start_episode`` (std_srvs/Trigger).
+
+Protocol: start -> adapter reset (a future; failure or ``reset_timeout_s`` aborts) ->
+warm-up until a fresh measurement -> optional operator acknowledgement -> steps at the
+task's control rate: observation out, the agent's action (matched by the observation's
+stamp) applied at once, the next measurement taken at the next tick, transition out ->
+termination / truncation. Every fault stops the robot and ends the episode with a recorded
+reason: watchdog, non-finite measurement or action, stale or missing measurements, e-stop.
+"""
+
+import dataclasses
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+from rl_core import config_spec, registry, ros_params
+from rl_core.config_spec import spec
+from rl_core.episode import check_action, Episode
+from rl_core.ros_messages import images_from_pixels
+from rl_core.task import SafetyAbort
+from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition
+from std_msgs.msg import Bool, Empty
+from std_srvs.srv import Trigger
+import torch
+
+IDLE, RESETTING, WARMUP, WAITING_ACK, RUNNING = 'idle', 'resetting', 'warmup', 'ack', 'running'
+TRANSITIONS_TOPIC = 'rl/transitions'
+
+
+@dataclasses.dataclass
+class EnvNodeConfig:
+    """Episode-protocol and safety settings of the environment node (``env.*``)."""
+
+    action_timeout_s: float = spec(0.1, 'Watchdog: stop when no action arrives within this '
+                                   'time after an observation (s).', low=0.001, high=10.0)
+    state_timeout_s: float = spec(0.2, 'Abort when the newest measurement is older than '
+                                  'this (s).', low=0.001, high=10.0)
+    warmup_s: float = spec(0.3, 'Wait after a reset before the first observation (s).',
+                           low=0.0, high=60.0)
+    warmup_grace_s: float = spec(5.0, 'Further wait for a fresh measurement after warm-up '
+                                 'before the episode is aborted (s).', low=0.0, high=600.0)
+    reset_timeout_s: float = spec(10.0, 'Abort when the robot reset has not finished '
+                                  'within this time (s).', low=0.01, high=3600.0)
+    require_operator_ack: bool = spec(False, 'Wait for rl/operator_ack before each episode '
+                                      '(hardware).')
+    trial_id: str = spec('trial', 'Name recorded with every transition.')
+    recorder_node: str = spec('rl_replay', 'Refuse to start an episode until this node '
+                              'subscribes to rl/transitions, so no transition goes '
+                              "unrecorded ('': do not wait).")
+
+    def __post_init__(self):
+        """Validate every field against its declared range."""
+        config_spec.validate(self)
+
+
+class EnvNode(Node):
+    """Runs episodes of the task on whatever robot answers behind the adapter."""
+
+    def __init__(self):
+        """Resolve the task, load the adapter, declare topics, the service and the timer."""
+        super().__init__('rl_env')
+        self.task, plugin = ros_params.declare_task(self)
+        if not plugin.adapter:
+            raise ValueError(f'task {plugin.name} registers no hardware adapter')
+        self.cfg = ros_params.declare_config(self, EnvNodeConfig, 'env')
+        self.pending_cfg = {}
+        ros_params.add_validation(self, {'env': EnvNodeConfig},
+                                  lambda _, change: self.pending_cfg.update(change))
+        self.adapter = registry.load_object(plugin.adapter)()
+        self.adapter.configure(self, self.task, 'adapter')
+        self.obs_pub = self.create_publisher(Observation, 'rl/observation', 10)
+        self.transition_pub = self.create_publisher(Transition, TRANSITIONS_TOPIC, 100)
+        self.event_pub = self.create_publisher(EpisodeEvent, 'rl/episode_events', 10)
+        self.create_subscription(Action, 'rl/action', self.on_action, 10)
+        self.create_subscription(Bool, 'rl/estop', self.on_estop, 10)
+        self.create_subscription(Empty, 'rl/operator_ack', self.on_ack, 10)
+        self.create_service(Trigger, 'rl/start_episode', self.on_start)
+        self.mode = IDLE
+        self.mode_since = self.now()
+        self.estop = False
+        self.episode = None
+        self.episode_id = 0
+        self.reset_future = None
+        self.obs_stamp = None
+        self.obs_time = 0.0
+        self.awaiting_action = False
+        self.applied_action = None
+        self.last_reason = ''
+        self.create_timer(1.0 / self.task.control_hz, self.tick)
+        self.get_logger().info(f'{self.task.describe()}; waiting for rl/start_episode')
+
+    # ------------------------------------------------------------------ inputs
+    def now(self) -> float:
+        """Node time in seconds."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def on_action(self, msg: Action):
+        """Apply the agent's answer to the pending observation at once."""
+        if self.mode != RUNNING or not self.awaiting_action:
+            return
+        if (msg.header.stamp.sec, msg.header.stamp.nanosec) != self.obs_stamp:
+            self.get_logger().warn('ignoring an action that answers an older observation')
+            return
+        try:
+            action = check_action(msg.action, self.task.action_spec.dim)[0].tolist()
+            self.adapter.command(action)
+        except SafetyAbort as exc:
+            self.abort(exc.reason)
+            return
+        self.applied_action = list(msg.action)
+        self.awaiting_action = False
+
+    def on_estop(self, msg: Bool):
+        """Latch the emergency stop; an active one aborts the episode and stops the robot."""
+        self.estop = bool(msg.data)
+        if self.estop:
+            self.adapter.stop()
+            if self.mode != IDLE:
+                self.abort('estop')
+
+    def on_ack(self, _msg: Empty):
+        """Operator confirmed the robot is ready."""
+        if self.mode == WAITING_ACK:
+            self.begin()
+
+    def recorder_ready(self) -> bool:
+        """Return whether the configured recorder subscribes to the transitions."""
+        topic = self.resolve_topic_name(TRANSITIONS_TOPIC)
+        return any(info.node_name == self.cfg.recorder_node
+                   for info in self.get_subscriptions_info_by_topic(topic))
+
+    def on_start(self, _request, response):
+        """Reset the robot and start the next episode."""
+        response.success = False
+        if self.estop:
+            response.message = 'e-stop is active'
+        elif self.mode != IDLE:
+            response.message = f'busy ({self.mode})'
+        elif self.cfg.recorder_node and not self.recorder_ready():
+            response.message = (f'recorder {self.cfg.recorder_node} is not subscribed to '
+                                f'{TRANSITIONS_TOPIC} yet')
+        else:
+            self.apply_pending_config()
+            self.episode_id += 1
+            self.episode = None
+            self.reset_future = self.adapter.reset()
+            self.set_mode(RESETTING)
+            response.success, response.message = True, f'episode {self.episode_id}'
+        return response
+
+    # ------------------------------------------------------------------ protocol
+    def set_mode(self, mode: str):
+        """Enter a protocol mode."""
+        self.mode = mode
+        self.mode_since = self.now()
+
+    def apply_pending_config(self):
+        """Live parameter changes take effect between episodes."""
+        if self.pending_cfg:
+            self.cfg = config_spec.replace(self.cfg, **self.pending_cfg)
+            self.pending_cfg = {}
+
+    def begin(self):
+        """Start the episode from the newest measurement."""
+        self.episode = Episode(self.task, self.episode_id)
+        try:
+            measurement = self.fresh_measurement()
+            obs = self.episode.start(measurement)
+        except SafetyAbort as exc:
+            self.set_mode(RUNNING)
+            self.abort(exc.reason)
+            return
+        self.set_mode(RUNNING)
+        self.publish_event(EpisodeEvent.STARTED, '')
+        self.publish_obs(obs)
+
+    def fresh_measurement(self):
+        """Return the newest measurement or raise SafetyAbort when none is recent."""
+        latest = self.adapter.latest()
+        if latest is None:
+            raise SafetyAbort(f'missing_state: nothing from {self.adapter.describe_source()}')
+        measurement, arrived = latest
+        age = self.now() - arrived
+        if age > self.cfg.state_timeout_s:
+            raise SafetyAbort(f'stale_state: newest measurement from '
+                              f'{self.adapter.describe_source()} is {age:.3f} s old')
+        return measurement
+
+    def tick(self):
+        """Advance the protocol at the control rate."""
+        if self.mode == IDLE or self.mode == WAITING_ACK:
+            if self.mode == IDLE:
+                self.adapter.stop()
+            return
+        if self.mode == RESETTING:
+            self.tick_reset()
+            return
+        if self.mode == WARMUP:
+            self.tick_warmup()
+            return
+        try:
+            measurement = self.fresh_measurement()
+            if self.awaiting_action:
+                waited = self.now() - self.obs_time
+                if waited > self.cfg.action_timeout_s:
+                    raise SafetyAbort(f'watchdog: no action {waited:.3f} s after the '
+                                      'observation')
+                return
+            result = self.episode.step(self.applied_action, measurement)
+        except SafetyAbort as exc:
+            self.abort(exc.reason)
+            return
+        self.publish_transition(result)
+        if result.done:
+            self.adapter.stop()
+            self.finish(EpisodeEvent.ENDED, result.reason)
+        else:
+            self.publish_obs(result.next_obs)
+
+    def tick_reset(self):
+        """Wait for the adapter's reset; a failed or hung reset aborts the episode."""
+        future = self.reset_future
+        if future.done():
+            if future.ok:
+                self.set_mode(WARMUP)
+            else:
+                self.set_mode(RUNNING)
+                self.abort(f'reset_failed: {future.message}')
+        elif self.now() - self.mode_since > self.cfg.reset_timeout_s:
+            self.set_mode(RUNNING)
+            self.abort(f'reset_timeout: the reset did not finish within '
+                       f'{self.cfg.reset_timeout_s:g} s')
+
+    def tick_warmup(self):
+        """Wait ``warmup_s``, then for a fresh measurement (with a grace period)."""
+        waited = self.now() - self.mode_since
+        if waited < self.cfg.warmup_s:
+            return
+        try:
+            self.fresh_measurement()
+        except SafetyAbort as exc:
+            if waited > self.cfg.warmup_s + self.cfg.warmup_grace_s:
+                self.set_mode(RUNNING)
+                self.abort(exc.reason)
+            return
+        if self.cfg.require_operator_ack:
+            self.set_mode(WAITING_ACK)
+            self.get_logger().info('waiting for rl/operator_ack')
+        else:
+            self.begin()
+
+    def abort(self, reason: str):
+        """Stop the robot and end the episode with a logged reason."""
+        self.adapter.stop()
+        self.get_logger().error(f'episode {self.episode_id} aborted: {reason}; robot '
+                                'commanded to stop')
+        self.finish(EpisodeEvent.ABORTED, reason)
+
+    def finish(self, event: int, reason: str):
+        """Publish the end event and go idle."""
+        self.last_reason = reason
+        self.publish_event(event, reason)
+        self.awaiting_action = False
+        self.set_mode(IDLE)
+
+    # ------------------------------------------------------------------ outputs
+    def fill_observation(self, msg: Observation, obs, header) -> None:
+        """Copy a batch-of-one observation into a message."""
+        msg.header = header
+        msg.state = obs.state[0].tolist()
+        if obs.pixels is not None:
+            msg.images = images_from_pixels(obs.pixels[0].cpu().numpy(), header)
+
+    def publish_obs(self, obs):
+        """Publish an observation and start waiting for its action."""
+        msg = Observation()
+        header = msg.header
+        header.stamp = self.get_clock().now().to_msg()
+        header.frame_id = f'{self.cfg.trial_id}/{self.episode_id}/{self.episode.step_id}'
+        self.fill_observation(msg, obs, header)
+        self.obs_stamp = (header.stamp.sec, header.stamp.nanosec)
+        self.obs_time = self.now()
+        self.awaiting_action = True
+        self.obs_pub.publish(msg)
+
+    def publish_transition(self, r):
+        """Publish one completed step."""
+        msg = Transition()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.trial_id = self.cfg.trial_id
+        msg.episode_id, msg.step_id = self.episode_id, r.step_id
+        self.fill_observation(msg.observation, r.obs, msg.header)
+        self.fill_observation(msg.next_observation, r.next_obs, msg.header)
+        msg.action = r.action
+        msg.reward = r.reward
+        msg.terminated, msg.truncated = r.terminated, r.truncated
+        self.transition_pub.publish(msg)
+
+    def publish_event(self, event: int, reason: str):
+        """Publish an episode event with per-term returns and task metrics."""
+        msg = EpisodeEvent()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.trial_id = self.cfg.trial_id
+        msg.episode_id = self.episode_id
+        msg.event = event
+        msg.reason = reason
+        if self.episode is not None:
+            msg.num_steps = self.episode.step_id
+            metrics = self.episode.metrics()
+            ret = self.episode.episode_return
+            msg.episode_return = float(ret) if ret == ret and abs(ret) < 1e30 else 0.0
+            msg.success = bool(self.episode.success)
+            if event != EpisodeEvent.STARTED:
+                msg.metric_names = list(metrics)
+                msg.metric_values = [float(v) for v in metrics.values()]
+        self.event_pub.publish(msg)
+
+
+def main(args=None):
+    """Run the node until shutdown; the robot is commanded to stop on the way out."""
+    # Our own Ctrl-C handling: the context must still be valid to send the stop command.
+    # Tiny tensors only: one thread, so this process never competes with the learner.
+    torch.set_num_threads(1)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    node = None
+    try:
+        node = EnvNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, FileNotFoundError) as exc:
+        # A refused start (unknown task, checkpoint of another task, bad override).
+        rclpy.logging.get_logger('rl_env').fatal(f'refusing to start: {exc}')
+        return 2
+    finally:
+        if node is not None and rclpy.ok():
+            node.adapter.stop()
+            node.get_logger().info('shutting down: robot commanded to stop')
+            node.adapter.cleanup()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

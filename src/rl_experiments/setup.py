@@ -1,0 +1,29 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+from setuptools import find_packages, setup
+
+package_name = 'rl_experiments'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='sim2online developers',
+    maintainer_email='dev@sim2online.local',
+    description=(
+        'Experiments by robot name: pretraining, evaluation, the sim-to-online main job, '
+        'ablation, and the sim2online command line.'),
+    license='Apache-2.0',
+    extras_require={'test': ['pytest']},
+    entry_points={
+        'console_scripts': [
+            'sim2online = rl_experiments.cli:main',
+        ],
+    },
+)
