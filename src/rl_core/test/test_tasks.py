@@ -17,6 +17,7 @@ import toy_robot  # noqa: E402  (a task added outside the workspace, loaded by o
 
 PLUGINS = {name: registry.load(name) for name in registry.names()}
 PLUGINS['toy_point'] = toy_robot.PLUGIN
+PLUGINS['toy_pixels'] = toy_robot.PIXEL_PLUGIN
 
 
 @pytest.mark.parametrize('name', sorted(PLUGINS))
@@ -56,6 +57,10 @@ def test_episode_protocol_runs_the_task_from_its_start_states(name):
     ep = Episode(task, 1)
     obs = ep.start(start)
     assert obs.state.shape == (1, task.observation_spec.state_dim)
+    spec = task.observation_spec
+    assert (obs.pixels is None) == (not spec.has_pixels)
+    if spec.has_pixels:
+        assert obs.pixels.shape == (1, *spec.pixel_shape) and obs.pixels.dtype == torch.uint8
     result = ep.step([0.0] * task.action_spec.dim, start)
     assert set(result.reward_terms) == set(task.REWARD_TERMS)
     assert math.isfinite(result.reward)

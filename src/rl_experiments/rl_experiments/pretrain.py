@@ -377,7 +377,14 @@ def build_configs(argv=None, prog: Optional[str] = None):
     pre = {**data['pretrain'], **flags}
     sac = {**data['sac'], **config_spec.overrides_from_args(args, SACConfig, 'sac_')}
     cfg = config_spec.from_dict(PretrainConfig, pre)
-    registry.load(cfg.task)  # an unknown name fails here, before anything is written
+    # An unknown name or a bad task field fails here, before anything is written; the
+    # learner's shapes come from the task (a camera task gets its pixel shape).
+    task, _ = make_task(cfg, data['task_config'])
+    spec_ = task.observation_spec
+    sac.setdefault('obs_dim', spec_.state_dim)
+    sac.setdefault('action_dim', task.action_spec.dim)
+    if spec_.has_pixels:
+        sac.setdefault('pixel_shape', tuple(spec_.pixel_shape))
     return cfg, config_spec.from_dict(SACConfig, sac), data['task_config']
 
 
