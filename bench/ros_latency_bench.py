@@ -7,9 +7,9 @@ Starts the race-car graph (sim bridge, driver, env, agent, replay) with DDS on l
 runs ``--episodes`` episodes of 250 steps, and measures on a listener node the time from
 each ``/rl/observation`` stamp to the arrival of the ``/rl/action`` answering it (p50/p99).
 The agent's between-episode training phase (UTD ``--utd`` x 250 steps) is timed by the
-agent itself (``train_s`` in its history). The sim bridge runs ``--model`` (default: the
-kinematic car pi0 was trained on, so that every episode lasts its full 250 steps; pass
-``--model real`` for the Pacejka "real" car of config/racecar.yaml).
+agent itself (``train_s`` in its history). The sim bridge runs the car variant ``--variant``
+(default ``nominal``: the kinematic car pi0 was trained on, so that every episode lasts its
+full 250 steps; pass ``--variant real`` for the "real" car of the sim-to-sim experiment).
 
     python bench/ros_latency_bench.py --checkpoint runs/pretrain_racecar/checkpoint.pt
 """
@@ -39,19 +39,18 @@ def main(argv=None):
     parser.add_argument('--episodes', type=int, default=2)
     parser.add_argument('--utd', type=float, default=10.0)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--model', default='kinematic', choices=['kinematic', 'real'])
+    parser.add_argument('--variant', default='nominal', choices=['nominal', 'real'])
     args = parser.parse_args(argv)
     folder = pathlib.Path(tempfile.mkdtemp(prefix='latency_'))
     domain = 1 + os.getpid() % 100
-    overrides = {'rl_agent': {
-        'agent.checkpoint': str(pathlib.Path(args.checkpoint).resolve()),
+    overrides = {'/**': {'task.checkpoint': str(pathlib.Path(args.checkpoint).resolve())},
+                 'rl_agent': {
         'agent.d0_bags': [str(pathlib.Path(args.d0).resolve())],
         'agent.online_checkpoint': str(folder / 'agent.pt'), 'agent.device': args.device,
         'agent.max_episodes': args.episodes, 'online.utd': args.utd,
         'online.warm_start_episodes': 1},
         'rl_replay': {'replay.bag_root': str(folder / 'bags')}}
-    if args.model == 'kinematic':
-        overrides['sim_bridge'] = {'racecar.model': 'kinematic', 'racecar.param_overrides': '{}'}
+    overrides['sim_bridge'] = {'racecar.variant': args.variant}
     graph = Graph(folder, params_with(overrides, folder), domain)
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=domain)
