@@ -25,8 +25,7 @@ import time
 
 from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
@@ -92,24 +91,21 @@ class AgentNode(Node):
         # The first forward pass allocates and dispatches lazily (tens of ms); pay it here,
         # not on the first observation, where the env's watchdog is waiting.
         self.touch_policy(False, True)
-        act_group = MutuallyExclusiveCallbackGroup()
         self.action_pub = self.create_publisher(Action, 'rl/action', 10)
-        self.create_subscription(Observation, 'rl/observation', self.on_observation, 10,
-                                 callback_group=act_group)
-        self.create_subscription(Transition, 'rl/transitions', self.on_transition, 1000,
-                                 callback_group=act_group)
-        self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event, 10,
-                                 callback_group=act_group)
-        self.start_client = self.create_client(Trigger, 'rl/start_episode',
-                                               callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_subscription(Observation, 'rl/observation', self.on_observation, 10)
+        self.create_subscription(Transition, 'rl/transitions', self.on_transition, 1000)
+        self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event, 10)
+        self.start_client = self.create_client(Trigger, 'rl/start_episode')
         self.writer = None
+        self.pending_transitions = []
+        self.transitions_lock = threading.Lock()
         self.training = False
         self.need_start = self.max_episodes == 0 or self.learner.episodes < self.max_episodes
         self.start_in_flight = False
         self.finished = threading.Event()
         if not self.need_start:
             self.finished.set()
-        self.create_timer(0.2, self.maybe_start, callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_timer(0.2, self.maybe_start)
 
     def check_agent(self, agent: SAC, source: str) -> None:
         """Refuse a policy whose observation or action differs from the task's."""
@@ -173,6 +169,26 @@ class AgentNode(Node):
         self.action_pub.publish(out)
 
     def on_transition(self, msg: Transition):
+        """Queue a transition; it is stored after the episode, off the acting path."""
+        with self.transitions_lock:
+            self.pending_transitions.append(msg)
+
+    def take_transitions(self, episode_id: int, num_steps: int, timeout_s: float = 2.0):
+        """Return the queued transitions once the episode's ``num_steps`` have arrived."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.transitions_lock:
+                have = sum(1 for m in self.pending_transitions if m.episode_id == episode_id)
+                if have >= num_steps or time.monotonic() > deadline:
+                    taken, self.pending_transitions = self.pending_transitions, []
+                    break
+            time.sleep(0.01)
+        if have < num_steps:
+            self.get_logger().warn(f'episode {episode_id}: {have} of {num_steps} transitions '
+                                   'arrived; training on those')
+        return taken
+
+    def store_transition(self, msg: Transition):
         """Store a transition in D_online (refused with the field named if not finite)."""
         try:
             images = {}
@@ -192,18 +208,20 @@ class AgentNode(Node):
         """After an episode: train in a worker thread, checkpoint, then start the next."""
         if msg.event == EpisodeEvent.STARTED:
             return
-        metrics = dict(zip(msg.metric_names, (float(v) for v in msg.metric_values)))
-        self.learner.end_episode(msg.episode_return, msg.success, reason=msg.reason,
-                                 metrics=metrics)
-        self.get_logger().info(
-            f'episode {self.learner.episodes}: return {msg.episode_return:.2f}, success '
-            f'{msg.success}, {msg.num_steps} steps ({msg.reason})')
         self.training = True
-        threading.Thread(target=self.train_and_save, daemon=True).start()
+        threading.Thread(target=self.train_and_save, args=(msg,), daemon=True).start()
 
-    def train_and_save(self):
-        """Run the between-episode training phase (the robot idles meanwhile)."""
+    def train_and_save(self, event: EpisodeEvent):
+        """Store the episode, run the training phase (the robot idles), checkpoint."""
         try:
+            for transition in self.take_transitions(event.episode_id, event.num_steps):
+                self.store_transition(transition)
+            metrics = dict(zip(event.metric_names, (float(v) for v in event.metric_values)))
+            self.learner.end_episode(event.episode_return, event.success, reason=event.reason,
+                                     metrics=metrics)
+            self.get_logger().info(
+                f'episode {self.learner.episodes}: return {event.episode_return:.2f}, success '
+                f'{event.success}, {event.num_steps} steps ({event.reason})')
             self.apply_pending()
             started = time.monotonic()
             metrics = self.learner.train_phase()
@@ -282,7 +300,12 @@ def main(args=None):
                 # non-zero exit, not a traceback; nothing has been written yet.
                 rclpy.logging.get_logger('rl_agent').fatal(f'refusing to start: {exc}')
                 return 2
-            executor = MultiThreadedExecutor(num_threads=4)
+            # One thread acts: rclpy's MultiThreadedExecutor(4) made observation->action p99
+            # 98 ms and max 184 ms on the 2-core machine (threads contending for the GIL
+            # inside the executor), against p99 17 ms single-threaded. Training runs in its
+            # own thread that the executor never waits on; transitions are only queued
+            # during the episode (bench/ros_latency_bench.py, README "Benchmarks").
+            executor = SingleThreadedExecutor()
             executor.add_node(node)
             while rclpy.ok() and not node.finished.is_set():
                 executor.spin_once(timeout_sec=0.1)
