@@ -77,9 +77,11 @@ def ros_env(domain_id: int) -> dict:
 class Graph:
     """A set of node processes with logs under ``folder``."""
 
-    def __init__(self, folder: pathlib.Path, params: pathlib.Path, domain_id: int):
-        """Nothing runs until ``start``."""
+    def __init__(self, folder: pathlib.Path, params: pathlib.Path, domain_id: int,
+                 namespace: str = ''):
+        """Nothing runs until ``start``; ``namespace`` puts every node under it."""
         self.folder, self.params, self.domain_id = folder, params, domain_id
+        self.namespace = namespace
         self.procs = {}
 
     def start(self, package: str, exe: str, name: str) -> subprocess.Popen:
@@ -87,6 +89,7 @@ class Graph:
         log = open(self.folder / f'{name}.log', 'a')
         proc = subprocess.Popen(
             [executable(package, exe), '--ros-args', '-r', f'__node:={name}',
+             *(['-r', f'__ns:=/{self.namespace}'] if self.namespace else []),
              '--params-file', str(self.params)],
             cwd=self.folder, env=ros_env(self.domain_id), stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)

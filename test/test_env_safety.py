@@ -43,6 +43,21 @@ class FakeWorld:
         self.odometry = []
         self.node.create_subscription(Odometry, '/car/odom', self.odometry.append, 10)
         self.start_client = self.node.create_client(Trigger, '/rl/start_episode')
+        self.release_client = self.node.create_client(Trigger, '/rl/release_estop')
+        # A reset service as a robot's would be: its answer can be late, fail or never come.
+        self.reset_mode, self.reset_delay = 'ok', 0.0
+        self.reset_calls = 0
+        # The reset service lives on its own node and thread: a slow or hung reset must not
+        # hold up the fake agent's answers.
+        self.reset_node = rclpy.create_node('fake_reset', context=self.context)
+        self.reset_node.create_service(Trigger, '/fake/reset', self.on_reset)
+        self.reset_executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.reset_executor.add_node(self.reset_node)
+        threading.Thread(target=self.reset_executor.spin, daemon=True).start()
+        from diagnostic_msgs.msg import DiagnosticArray
+        self.diagnostics = []
+        self.node.create_subscription(DiagnosticArray, '/diagnostics',
+                                      self.diagnostics.append, 10)
         self.events, self.commands, self.observations = [], [], 0
         self.answer_limit = 10 ** 9
         self.pose_mode = 'ok'
@@ -52,6 +67,29 @@ class FakeWorld:
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
         self.thread.start()
+
+    def on_reset(self, _request, response):
+        self.reset_calls += 1
+        if self.reset_mode == 'hang':
+            time.sleep(30)
+        time.sleep(self.reset_delay)
+        response.success = self.reset_mode != 'fail'
+        response.message = 'gripper jammed' if self.reset_mode == 'fail' else 'ok'
+        return response
+
+    def call(self, client):
+        from std_srvs.srv import Trigger
+        assert client.wait_for_service(timeout_sec=30)
+        future = client.call_async(Trigger.Request())
+        wait_for(future.done, 10, what='service response')
+        return future.result()
+
+    def diagnostic(self, name_part):
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if name_part in status.name:
+                    return status
+        return None
 
     def publish_pose(self):
         from geometry_msgs.msg import PoseStamped
@@ -84,17 +122,14 @@ class FakeWorld:
         self.commands.append(msg)
 
     def start_episode(self):
-        from std_srvs.srv import Trigger
-        assert self.start_client.wait_for_service(timeout_sec=30)
-        future = self.start_client.call_async(Trigger.Request())
-        wait_for(future.done, 10, what='start_episode response')
-        return future.result()
+        return self.call(self.start_client)
 
     def ended(self):
         return [e for e in self.events if e.event != msgs.EpisodeEvent.STARTED]
 
     def close(self):
         self.executor.shutdown()
+        self.reset_executor.shutdown(timeout_sec=0.1)
         rclpy.shutdown(context=self.context)
 
 
@@ -102,9 +137,9 @@ class FakeWorld:
 def world(tmp_path):
     domain = 200 + os.getpid() % 30
     overrides = {'/**': {'task.checkpoint': '', 'task.overrides': '{"episode_steps": 10000}'},
-                 'rl_env': {'adapter.reset_service': '', 'env.recorder_node': '',
-                            'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.3,
-                            'env.warmup_s': 0.1}}
+                 'rl_env': {'adapter.reset_service': '/fake/reset', 'env.recorder_node': '',
+                            'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.6,
+                            'env.warmup_s': 0.1, 'env.reset_timeout_s': 1.5}}
     graph = Graph(tmp_path, params_with(overrides, tmp_path), domain)
     graph.start_all(names={'racecar_driver', 'rl_env'})
     fake = FakeWorld(domain)
@@ -146,14 +181,22 @@ def test_nan_observation_stops_the_car(world):
     assert reason.startswith('non_finite_observation: px=nan')
 
 
-def test_estop_stops_the_car_and_blocks_restart(world):
+def test_estop_stops_the_car_latches_and_is_released_only_on_purpose(world):
     from std_msgs.msg import Bool
     fake, graph = world
     reason = run_until_abort(fake, graph, lambda: fake.estop_pub.publish(Bool(data=True)))
     assert reason == 'estop'
+    wait_for(lambda: fake.diagnostic('rl_env') is not None
+             and fake.diagnostic('rl_env').message == 'e-stop latched', 10,
+             what='e-stop on /diagnostics')
     refused = fake.start_episode()
-    assert not refused.success and 'e-stop' in refused.message
+    assert not refused.success and 'e-stop is latched' in refused.message
+    # Releasing needs the input released AND a call of rl/release_estop.
+    assert not fake.call(fake.release_client).success  # the input still reads True
     fake.estop_pub.publish(Bool(data=False))
+    time.sleep(0.5)
+    assert not fake.start_episode().success  # still latched
+    wait_for(lambda: fake.call(fake.release_client).success, 10, what='release')
     wait_for(lambda: fake.start_episode().success, 10, what='start after e-stop release')
 
 
@@ -172,3 +215,32 @@ def test_driver_estimates_velocity_from_mocap(world):
     assert odom.twist.twist.linear.x == pytest.approx(0.1, abs=0.02)
     assert odom.twist.twist.linear.y == pytest.approx(0.0, abs=0.02)
     assert odom.header.frame_id == 'world'
+
+
+def test_estop_during_a_reset_stays_latched_when_the_reset_completes(world):
+    from std_msgs.msg import Bool
+    fake, graph = world
+    wait_for(lambda: len(fake.odometry) > 5, 30, what='odometry')
+    fake.reset_delay = 1.0
+    assert fake.start_episode().success
+    wait_for(lambda: fake.reset_calls == 1, 10, what='the reset call')
+    fake.estop_pub.publish(Bool(data=True))
+    wait_for(fake.ended, 10, what='the episode to end')
+    assert fake.ended()[-1].reason == 'estop'
+    time.sleep(1.5)  # the reset answers now; nothing may start
+    assert not [e for e in fake.events if e.event == msgs.EpisodeEvent.STARTED]
+    assert fake.commands[-1].throttle == 0.0
+
+
+def test_failed_and_hung_resets_abort_with_a_reason(world):
+    fake, graph = world
+    wait_for(lambda: len(fake.odometry) > 5, 30, what='odometry')
+    fake.reset_mode = 'fail'
+    assert fake.start_episode().success
+    wait_for(fake.ended, 10, what='the failed reset')
+    assert fake.ended()[-1].reason == 'reset_failed: gripper jammed'
+    fake.reset_mode = 'hang'
+    assert fake.start_episode().success
+    wait_for(lambda: len(fake.ended()) == 2, 10, what='the reset timeout')
+    assert fake.ended()[-1].reason == 'reset_timeout: the reset did not finish within 1.5 s'
+    assert fake.commands[-1].throttle == 0.0

@@ -52,11 +52,12 @@ def test_installed_launch_file_starts_the_registered_nodes(monkeypatch):
     assert launched == [(n.package, n.executable, n.name) for n in PLUGIN.nodes]
     args = {a.args[0]: a.kwargs['default_value'] for a in actions
             if type(a).__name__ == 'DeclareLaunchArgument'}
-    assert args['use_sim'] == 'true'
+    assert args['use_sim'] == 'true' and args['namespace'] == ''
     installed = pathlib.Path(PLUGIN.share_path('config', PLUGIN.params_file))
     assert pathlib.Path(args['params_file']).resolve() == installed.resolve()
     for node in nodes:
         assert [p.args[0] for p in node.kwargs['parameters']] == ['params_file']
+        assert node.kwargs['namespace'].args[0] == 'namespace'
         assert (node.kwargs['condition'] is not None) == (node.kwargs['name'] in SIM_ONLY)
 
 
@@ -67,5 +68,5 @@ def test_every_node_has_an_installed_executable_and_a_params_section():
     sections = yaml.safe_load(installed.read_text())
     for spec in PLUGIN.nodes:
         assert pathlib.Path(executable(spec.package, spec.executable)).is_file()
-        assert 'ros__parameters' in sections[spec.name], spec.name
+        assert 'ros__parameters' in sections[f'/**/{spec.name}'], spec.name
     assert sections['/**']['ros__parameters']['task']['name'] == PLUGIN.name

@@ -6,6 +6,9 @@ Race-car sim-to-online graph.
     ros2 launch racecar_rl_env racecar.launch.py                  # simulated car
     ros2 launch racecar_rl_env racecar.launch.py use_sim:=false   # physical car
     ros2 launch racecar_rl_env racecar.launch.py params_file:=my_car.yaml
+    ros2 launch racecar_rl_env racecar.launch.py use_sim:=false namespace:=car1 \
+        params_file:=$(ros2 pkg prefix racecar_rl_env)/share/racecar_rl_env/config/\
+racecar_hardware.yaml
 
 The node list is the robot's registration (``racecar_rl_env.plugin.PLUGIN.nodes``), the
 same description ``sim2online run`` starts its processes from, so the two cannot drift.
@@ -28,16 +31,21 @@ def generate_launch_description():
     share = get_package_share_directory(PLUGIN.package)
     use_sim = LaunchConfiguration('use_sim')
     params = LaunchConfiguration('params_file')
+    namespace = LaunchConfiguration('namespace')
     actions = [
         DeclareLaunchArgument('use_sim', default_value='true',
                               description='Simulated car (true) or the physical car (false).'),
         DeclareLaunchArgument('params_file', default_value=os.path.join(
             share, 'config', PLUGIN.params_file),
             description='ROS 2 parameter file for every node.'),
+        DeclareLaunchArgument('namespace', default_value='',
+                              description="Namespace of this car's whole graph (e.g. car1), so "
+                                          'several cars share one ROS graph.'),
     ]
     for spec in PLUGIN.nodes:
         condition = {'sim': IfCondition(use_sim), 'hardware': UnlessCondition(use_sim)}.get(
             spec.only)
         actions.append(Node(package=spec.package, executable=spec.executable, name=spec.name,
-                            parameters=[params], condition=condition, output='screen'))
+                            namespace=namespace, parameters=[params], condition=condition,
+                            output='screen'))
     return LaunchDescription(actions)

@@ -11,5 +11,8 @@ BODY_FRAME = 'car/base_link'
 # Relative names: a namespace (launch argument) moves a whole car's graph.
 MOCAP_POSE_TOPIC = 'mocap/car/pose'        # geometry_msgs/PoseStamped, as a mocap system
 ODOM_TOPIC = 'car/odom'                    # nav_msgs/Odometry from the driver
-DRIVE_COMMAND_TOPIC = 'car/drive_command'  # rl_interfaces/DriveCommand (hardware units)
+# The env node's adapter sends commands to the race-car driver, which relays them to the
+# car's board at a fixed rate and brakes when they stop coming (the env node died).
+COMMAND_TOPIC = 'car/command'              # rl_interfaces/DriveCommand, env -> driver
+DRIVE_COMMAND_TOPIC = 'car/drive_command'  # rl_interfaces/DriveCommand, driver -> board
 SIM_RESET_SERVICE = 'sim/reset'            # std_srvs/Trigger, simulation only

@@ -68,6 +68,13 @@ class RacecarAdapter(HardwareAdapter):
         msg.steering_angle, msg.throttle = float(steering_angle), float(throttle)
         self.drive_pub.publish(msg)
 
+    def not_ready(self) -> str:
+        """Return why a start must wait: the reset service is not (yet) available."""
+        if self.reset_client is not None and not self.reset_client.service_is_ready():
+            name = self.node.resolve_service_name(self.reset_service)
+            return f'reset service {name} is not available'
+        return ''
+
     def reset(self) -> ResetFuture:
         """Call the reset service; its answer (or its absence) completes the future."""
         if self.reset_client is None:

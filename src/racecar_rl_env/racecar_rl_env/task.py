@@ -55,6 +55,9 @@ class ParkingTaskConfig:
     steering_limit: float = spec(0.6, 'Steering angle at action 1 (rad, servo calibration).',
                                  low=0.01, high=1.5)
     max_throttle: float = spec(0.4, 'Motor duty at action 1.', low=0.0, high=1.0)
+    # Safety limit: the lab's speed limit. On the car the episode is aborted and the car
+    # braked; in simulation the same limit terminates the episode.
+    max_speed: float = spec(4.0, 'Speed limit (m/s).', low=0.1, high=50.0)
     reward_scales: Dict[str, float] = spec(
         {'distance_progress': 1.0, 'goal_bonus': 1.0, 'action_magnitude': -0.01},
         'Scale of each named reward term.')
@@ -180,11 +183,26 @@ class ParkingTask(Task):
         return self.distance(state) <= self.config.goal_radius
 
     def terminated(self, state) -> torch.Tensor:
-        """Return True where the car left the (margin-widened) arena or its state broke."""
+        """Return True where the car left the arena, broke the speed limit or its state broke."""
         x0, x1, y0, y1 = self.arena
         x, y = state[:, 0], state[:, 1]
         outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
-        return outside | ~torch.isfinite(state).all(dim=1)
+        return outside | self.over_speed(state) | ~torch.isfinite(state).all(dim=1)
+
+    def speed(self, state) -> torch.Tensor:
+        """Return the planar speed in m/s, shape (N,)."""
+        return torch.hypot(state[:, 3], state[:, 4])
+
+    def over_speed(self, state) -> torch.Tensor:
+        """Return True where the car is faster than the speed limit."""
+        return self.speed(state) > self.config.max_speed
+
+    def safety_violation(self, state) -> str:
+        """Return 'speed_limit: ...' when the car is faster than ``max_speed``."""
+        speed = float(self.speed(state)[0])
+        if speed > self.config.max_speed:
+            return f'speed_limit: {speed:.2f} m/s > {self.config.max_speed:g} m/s'
+        return ''
 
     def termination_reason(self, state) -> str:
         """Return the reason of a termination: the car left the arena."""

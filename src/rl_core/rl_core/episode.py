@@ -72,6 +72,9 @@ class Episode:
     def start(self, measurement) -> Observation:
         """Begin from a measured state; returns the first observation."""
         self.task.check_measurement(measurement)
+        violation = self.task.safety_violation(measurement)
+        if violation:
+            raise SafetyAbort(violation)
         self.measurement = measurement
         self.history.reset(measurement)
         return self.observation()
@@ -86,6 +89,9 @@ class Episode:
             raise RuntimeError('episode already ended')
         action_t = check_action(action, self.task.action_spec.dim)
         self.task.check_measurement(next_measurement)
+        violation = self.task.safety_violation(next_measurement)
+        if violation:
+            raise SafetyAbort(violation)
         obs = self.observation()
         terms = self.task.reward_terms(self.measurement, next_measurement, action_t)
         reward, scaled = self.task.reward(terms)

@@ -69,6 +69,10 @@ class HardwareAdapter(abc.ABC):
     def stop(self) -> None:
         """Command the robot to a safe stop."""
 
+    def not_ready(self) -> str:
+        """Return why an episode cannot start now ('' when it can), e.g. a missing service."""
+        return ''
+
     def reset(self) -> ResetFuture:
         """Bring the robot to a start state; default: nothing to do (operator places it)."""
         return ResetFuture.finished(True, 'no automatic reset')

@@ -168,6 +168,15 @@ class Task(abc.ABC):
     def success(self, measurement) -> torch.Tensor:
         """Return (N,) bool: the task counts as solved in this state."""
 
+    def safety_violation(self, measurement) -> str:
+        """
+        Return why a (1, ...) measurement breaks a safety limit, or '' when it does not.
+
+        On the robot the episode is aborted with this reason and the robot stopped;
+        simulators treat the same limits as termination, so sim and real agree.
+        """
+        return ''
+
     def metrics(self, measurement) -> Dict[str, torch.Tensor]:
         """Per-robot (N,) quantities logged at the end of an episode."""
         return {}

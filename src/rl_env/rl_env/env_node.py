@@ -8,11 +8,18 @@ when given; ``task.overrides`` may change only what the task declares overridabl
 robot from its hardware adapter (found by the task's name in the registry). Topics, all
 relative so a namespace moves the whole graph:
 
-- in: ``rl/action`` (rl_interfaces/Action), ``rl/estop`` (std_msgs/Bool, latched),
-  ``rl/operator_ack`` (std_msgs/Empty), plus whatever the adapter subscribes;
-- out: ``rl/observation``, ``rl/transitions``, ``rl/episode_events`` (with per-term returns
-  and task metrics), plus the adapter's commands;
-- service ``rl/start_episode`` (std_srvs/Trigger).
+- in: ``rl/action`` (rl_interfaces/Action), ``rl/estop`` (std_msgs/Bool, transient local:
+  an e-stop published before this node started still arrives), ``rl/operator_ack``
+  (std_msgs/Empty), ``rl/recorder_alive`` (std_msgs/UInt64, the recorder's heartbeat),
+  plus whatever the adapter subscribes;
+- out: ``rl/observation``, ``rl/transitions`` (reliable, deep queue), ``rl/episode_events``
+  (transient local; with per-term returns and task metrics), ``/diagnostics``, plus the
+  adapter's commands;
+- services ``rl/start_episode`` and ``rl/release_estop`` (std_srvs/Trigger).
+
+The e-stop latches: ``True`` on ``rl/estop`` aborts any episode (also during a reset) and
+refuses starts until ``rl/release_estop`` is called on purpose while the e-stop input reads
+``False``; a ``False`` alone releases nothing.
 
 Protocol: start -> adapter reset (a future; failure or ``reset_timeout_s`` aborts) ->
 warm-up until a fresh measurement -> optional operator acknowledgement -> steps at the
@@ -28,13 +35,14 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
-from rl_core import config_spec, registry, ros_params
+from rl_core import config_spec, registry, ros_params, ros_qos
 from rl_core.config_spec import spec
 from rl_core.episode import check_action, Episode
+from rl_core.ros_diagnostics import Health
 from rl_core.ros_messages import images_from_pixels
 from rl_core.task import SafetyAbort
 from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition
-from std_msgs.msg import Bool, Empty
+from std_msgs.msg import Bool, Empty, UInt64
 from std_srvs.srv import Trigger
 import torch
 
@@ -62,6 +70,9 @@ class EnvNodeConfig:
     recorder_node: str = spec('rl_replay', 'Refuse to start an episode until this node '
                               'subscribes to rl/transitions, so no transition goes '
                               "unrecorded ('': do not wait).")
+    recorder_timeout_s: float = spec(1.0, "Abort the episode when the recorder's heartbeat "
+                                     '(rl/recorder_alive) is older than this (s); 0 disables '
+                                     'the check.', low=0.0, high=60.0)
 
     def __post_init__(self):
         """Validate every field against its declared range."""
@@ -83,16 +94,29 @@ class EnvNode(Node):
                                   lambda _, change: self.pending_cfg.update(change))
         self.adapter = registry.load_object(plugin.adapter)()
         self.adapter.configure(self, self.task, 'adapter')
-        self.obs_pub = self.create_publisher(Observation, 'rl/observation', 10)
-        self.transition_pub = self.create_publisher(Transition, TRANSITIONS_TOPIC, 100)
-        self.event_pub = self.create_publisher(EpisodeEvent, 'rl/episode_events', 10)
-        self.create_subscription(Action, 'rl/action', self.on_action, 10)
-        self.create_subscription(Bool, 'rl/estop', self.on_estop, 10)
-        self.create_subscription(Empty, 'rl/operator_ack', self.on_ack, 10)
+        self.obs_pub = self.create_publisher(Observation, 'rl/observation', ros_qos.STEP)
+        self.transition_pub = self.create_publisher(Transition, TRANSITIONS_TOPIC,
+                                                    ros_qos.RECORD)
+        self.event_pub = self.create_publisher(EpisodeEvent, 'rl/episode_events',
+                                               ros_qos.LATCHED)
+        self.create_subscription(Action, 'rl/action', self.on_action, ros_qos.STEP)
+        # Two subscriptions, so that every e-stop publisher connects: a transient-local one
+        # (an e-stop published before this node started still arrives) and a best-effort
+        # volatile one (matches volatile and best-effort publishers). Latching is idempotent.
+        self.create_subscription(Bool, 'rl/estop', self.on_estop, ros_qos.LATCHED)
+        self.create_subscription(Bool, 'rl/estop', self.on_estop, ros_qos.SENSOR)
+        self.create_subscription(Empty, 'rl/operator_ack', self.on_ack, ros_qos.STEP)
+        self.create_subscription(UInt64, 'rl/recorder_alive', self.on_recorder_alive,
+                                 ros_qos.STEP)
         self.create_service(Trigger, 'rl/start_episode', self.on_start)
+        self.create_service(Trigger, 'rl/release_estop', self.on_release_estop)
+        self.health = Health(self, hardware_id=plugin.robot)
         self.mode = IDLE
         self.mode_since = self.now()
         self.estop = False
+        self.estop_input = False
+        self.recorder_seen = None
+        self.recorder_last_episode = 0
         self.episode = None
         self.episode_id = 0
         self.reset_future = None
@@ -103,6 +127,7 @@ class EnvNode(Node):
         self.last_reason = ''
         self.create_timer(1.0 / self.task.control_hz, self.tick)
         self.get_logger().info(f'{self.task.describe()}; waiting for rl/start_episode')
+        self.health.ok('idle', task=self.task.NAME, episode=0)
 
     # ------------------------------------------------------------------ inputs
     def now(self) -> float:
@@ -127,11 +152,38 @@ class EnvNode(Node):
 
     def on_estop(self, msg: Bool):
         """Latch the emergency stop; an active one aborts the episode and stops the robot."""
-        self.estop = bool(msg.data)
-        if self.estop:
-            self.adapter.stop()
-            if self.mode != IDLE:
-                self.abort('estop')
+        self.estop_input = bool(msg.data)
+        if not self.estop_input:
+            if self.estop:
+                self.get_logger().info('e-stop input released; the e-stop stays latched until '
+                                       'rl/release_estop is called')
+            return
+        self.adapter.stop()
+        if not self.estop:
+            self.get_logger().error('e-stop: robot commanded to stop; latched')
+        self.estop = True
+        self.health.error('e-stop latched')
+        if self.mode != IDLE:
+            self.abort('estop')
+
+    def on_release_estop(self, _request, response):
+        """Release a latched e-stop on purpose (refused while the input still reads True)."""
+        response.success = False
+        if not self.estop:
+            response.success, response.message = True, 'e-stop was not latched'
+        elif self.estop_input:
+            response.message = 'e-stop input is still active (rl/estop is True)'
+        else:
+            self.estop = False
+            response.success, response.message = True, 'e-stop released'
+            self.get_logger().warn('e-stop released by rl/release_estop')
+            self.health.ok('idle', episode=self.episode_id)
+        return response
+
+    def on_recorder_alive(self, msg: UInt64):
+        """Note the recorder's heartbeat and the highest episode id in its bag."""
+        self.recorder_seen = self.now()
+        self.recorder_last_episode = int(msg.data)
 
     def on_ack(self, _msg: Empty):
         """Operator confirmed the robot is ready."""
@@ -148,15 +200,22 @@ class EnvNode(Node):
         """Reset the robot and start the next episode."""
         response.success = False
         if self.estop:
-            response.message = 'e-stop is active'
+            response.message = 'e-stop is latched (call rl/release_estop)'
         elif self.mode != IDLE:
             response.message = f'busy ({self.mode})'
         elif self.cfg.recorder_node and not self.recorder_ready():
             response.message = (f'recorder {self.cfg.recorder_node} is not subscribed to '
                                 f'{TRANSITIONS_TOPIC} yet')
+        elif self.cfg.recorder_node and self.cfg.recorder_timeout_s > 0 and (
+                self.recorder_seen is None
+                or self.now() - self.recorder_seen > self.cfg.recorder_timeout_s):
+            response.message = f'no heartbeat from recorder {self.cfg.recorder_node} yet'
+        elif self.adapter.not_ready():
+            response.message = self.adapter.not_ready()
         else:
             self.apply_pending_config()
-            self.episode_id += 1
+            # Episode ids never repeat within a trial, also after a restart of this node.
+            self.episode_id = max(self.episode_id, self.recorder_last_episode) + 1
             self.episode = None
             self.reset_future = self.adapter.reset()
             self.set_mode(RESETTING)
@@ -186,6 +245,7 @@ class EnvNode(Node):
             self.abort(exc.reason)
             return
         self.set_mode(RUNNING)
+        self.health.ok(f'running episode {self.episode_id}', episode=self.episode_id)
         self.publish_event(EpisodeEvent.STARTED, '')
         self.publish_obs(obs)
 
@@ -215,6 +275,7 @@ class EnvNode(Node):
             return
         try:
             measurement = self.fresh_measurement()
+            self.check_recorder()
             if self.awaiting_action:
                 waited = self.now() - self.obs_time
                 if waited > self.cfg.action_timeout_s:
@@ -231,6 +292,19 @@ class EnvNode(Node):
             self.finish(EpisodeEvent.ENDED, result.reason)
         else:
             self.publish_obs(result.next_obs)
+
+    def check_recorder(self):
+        """Raise SafetyAbort when the recorder's heartbeat stopped (nothing is recorded)."""
+        timeout = self.cfg.recorder_timeout_s
+        if not self.cfg.recorder_node or timeout <= 0:
+            return
+        if self.recorder_seen is None:
+            raise SafetyAbort(f'recorder_lost: no heartbeat from {self.cfg.recorder_node} on '
+                              'rl/recorder_alive')
+        age = self.now() - self.recorder_seen
+        if age > timeout:
+            raise SafetyAbort(f'recorder_lost: {self.cfg.recorder_node} silent for '
+                              f'{age:.2f} s; the episode would go unrecorded')
 
     def tick_reset(self):
         """Wait for the adapter's reset; a failed or hung reset aborts the episode."""
@@ -270,6 +344,9 @@ class EnvNode(Node):
         self.get_logger().error(f'episode {self.episode_id} aborted: {reason}; robot '
                                 'commanded to stop')
         self.finish(EpisodeEvent.ABORTED, reason)
+        if not self.estop:
+            self.health.warn(f'episode {self.episode_id} aborted: {reason}',
+                             episode=self.episode_id, last_end=reason)
 
     def finish(self, event: int, reason: str):
         """Publish the end event and go idle."""
@@ -277,6 +354,8 @@ class EnvNode(Node):
         self.publish_event(event, reason)
         self.awaiting_action = False
         self.set_mode(IDLE)
+        if event == EpisodeEvent.ENDED:
+            self.health.ok('idle', episode=self.episode_id, last_end=reason)
 
     # ------------------------------------------------------------------ outputs
     def fill_observation(self, msg: Observation, obs, header) -> None:

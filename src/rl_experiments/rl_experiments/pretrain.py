@@ -221,8 +221,9 @@ class Pretrainer:
         train_episodes: Dict[str, List[float]] = {'success_rate': []}
         terms = EpisodeTermTracker()
         metrics: Dict[str, torch.Tensor] = {}
+        # The bar only on a terminal: in logs the evaluation lines say the same.
         bar = tqdm(total=cfg.total_env_steps, unit='step', dynamic_ncols=True,
-                   disable=not sys.stderr.isatty() and os.environ.get('CI') == 'true')
+                   disable=not sys.stderr.isatty())
         stop_reason = 'total_env_steps'
         while env_steps < cfg.total_env_steps:
             if env_steps < cfg.learning_starts:

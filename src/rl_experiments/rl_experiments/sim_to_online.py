@@ -97,8 +97,14 @@ def executable(package: str, name: str) -> str:
 
 
 def set_param(data: dict, node: str, dotted: str, value) -> None:
-    """Set ``node``'s parameter ``a.b.c`` in a parameter-file dict."""
-    section = data.setdefault(node, {}).setdefault('ros__parameters', {})
+    """
+    Set ``node``'s parameter ``a.b.c`` in a parameter-file dict.
+
+    A plain node name means the file's ``/**/<node>`` section (any namespace); ``/**`` is the
+    section of every node.
+    """
+    key = node if node.startswith('/') else f'/**/{node}'
+    section = data.setdefault(key, {}).setdefault('ros__parameters', {})
     *parents, leaf = dotted.split('.')
     for key in parents:
         section = section.setdefault(key, {})
@@ -130,9 +136,11 @@ class GraphProcesses:
     """The robot's nodes (``RobotPlugin.graph_nodes``) as processes, one log file each."""
 
     def __init__(self, plugin: registry.RobotPlugin, params: pathlib.Path,
-                 log_dir: pathlib.Path, use_sim: bool = True, env: Optional[Dict] = None):
+                 log_dir: pathlib.Path, use_sim: bool = True, env: Optional[Dict] = None,
+                 namespace: str = ''):
         """Remember what to start; nothing runs yet."""
         self.plugin, self.params, self.log_dir = plugin, params, log_dir
+        self.namespace = namespace
         self.nodes = plugin.graph_nodes(use_sim)
         self.env = env or ros_environment()
         self.procs: Dict[str, subprocess.Popen] = {}
@@ -141,9 +149,10 @@ class GraphProcesses:
         """Start one node by name (again, after a kill)."""
         spec = next(n for n in self.nodes if n.name == name)
         log = open(self.log_dir / f'{name}.log', 'a')
+        ns = ['-r', f'__ns:=/{self.namespace.strip("/")}'] if self.namespace else []
         self.procs[name] = subprocess.Popen(
             [executable(spec.package, spec.executable), '--ros-args', '-r',
-             f'__node:={spec.name}', '--params-file', str(self.params)],
+             f'__node:={spec.name}', *ns, '--params-file', str(self.params)],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self.procs[name]
 

@@ -17,6 +17,16 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rl_interfaces.msg import EpisodeEvent, Transition
 from rl_replay.bag_io import EVENT_TOPIC, TRANSITION_TOPIC, TrialBagRecorder
+from std_msgs.msg import UInt64
+
+
+def last_episode_id(path) -> int:
+    """Return the highest episode id of the bag at ``path`` (0 when none or unreadable)."""
+    from rl_replay.bag_io import iter_events
+    try:
+        return max((int(e.episode_id) for _, e in iter_events(path)), default=0)
+    except Exception:  # noqa: BLE001 - no bag yet, or a partial one: start counting at 0
+        return 0
 
 
 class ReplayNode(Node):
@@ -38,7 +48,17 @@ class ReplayNode(Node):
         self.create_subscription(EpisodeEvent, EVENT_TOPIC.lstrip('/'), self.on_event, qos,
                                  raw=True)
         self.count = 0
+        # Heartbeat for the env node (it aborts an episode whose recorder went silent); it
+        # carries the highest episode id in the trial's bag, so a restarted env node never
+        # reuses an episode id of this trial.
+        self.last_episode = last_episode_id(self.recorder.path)
+        self.alive_pub = self.create_publisher(UInt64, 'rl/recorder_alive', 10)
+        self.create_timer(0.1, self.heartbeat)
         self.get_logger().info(f'recording to {self.recorder.path}')
+
+    def heartbeat(self):
+        """Say the recorder is alive, with the highest episode id recorded so far."""
+        self.alive_pub.publish(UInt64(data=int(self.last_episode)))
 
     def stamp(self) -> int:
         """Receive time in ns."""
@@ -54,6 +74,7 @@ class ReplayNode(Node):
         self.recorder.write_raw(EVENT_TOPIC, data, self.stamp())
         from rclpy.serialization import deserialize_message
         event = deserialize_message(data, EpisodeEvent)
+        self.last_episode = max(self.last_episode, int(event.episode_id))
         if event.event != EpisodeEvent.STARTED:
             self.recorder.flush()
             self.get_logger().info(f'episode {event.episode_id} flushed '
