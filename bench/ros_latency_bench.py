@@ -42,7 +42,8 @@ def main(argv=None):
     parser.add_argument('--variant', default='nominal', choices=['nominal', 'real'])
     args = parser.parse_args(argv)
     folder = pathlib.Path(tempfile.mkdtemp(prefix='latency_'))
-    domain = 1 + os.getpid() % 100
+    # The caller's ROS_DOMAIN_ID when set (shared machines hand out domains), else per pid.
+    domain = int(os.environ.get('ROS_DOMAIN_ID') or 1 + os.getpid() % 100)
     overrides = {'/**': {'task.checkpoint': str(pathlib.Path(args.checkpoint).resolve())},
                  'rl_agent': {
         'agent.d0_bags': [str(pathlib.Path(args.d0).resolve())],
@@ -64,20 +65,31 @@ def main(argv=None):
     node.create_subscription(Observation, '/rl/observation', lambda _: None, 100)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spin_thread = threading.Thread(target=executor.spin, daemon=True)
+    spin_thread.start()
     try:
         graph.start_all()
         graph.wait_exit('rl_agent', timeout=3600)
     finally:
         graph.stop()
+        # executor.shutdown() only asks spin() to stop: the thread may still be inside the
+        # wait set. Join it before the context goes away, or the interpreter finalises while
+        # that daemon thread is in C++ and the process aborts with 'terminate called without
+        # an active exception'.
         executor.shutdown()
+        spin_thread.join(timeout=10)
+        node.destroy_node()
         rclpy.shutdown(context=context)
     history = json.loads((folder / 'agent_history.json').read_text())
     lat = sorted(latencies)
     p50 = statistics.median(lat) * 1e3
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3
     print(f'observation -> action latency over {len(lat)} steps: p50 {p50:.2f} ms, '
-          f'p99 {p99:.2f} ms')
+          f'p99 {p99:.2f} ms, max {lat[-1] * 1e3:.1f} ms, '
+          f'{sum(x > 0.05 for x in lat)} over 50 ms, {sum(x > 0.1 for x in lat)} over 100 ms')
+    log = (folder / 'rl_env.log').read_text()
+    print(f"watchdog aborts: {log.count('aborted: watchdog')}; load (1 min) at the end "
+          f'{os.getloadavg()[0]:.2f}')
     for row in history:
         print(f"episode {row['episode']}: {row.get('updates', 0)} updates in "
               f"{row.get('train_s', 0):.1f} s")

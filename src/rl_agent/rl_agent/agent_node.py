@@ -97,6 +97,10 @@ class AgentNode(Node):
         self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event, 10)
         self.start_client = self.create_client(Trigger, 'rl/start_episode')
         self.writer = None
+        # Imported now, not in the first training phase: importing tensorboard holds the GIL
+        # for a second or more, and the acting thread would wait for it.
+        from torch.utils.tensorboard import SummaryWriter
+        self.summary_writer_cls = SummaryWriter
         self.pending_transitions = []
         self.transitions_lock = threading.Lock()
         self.training = False
@@ -237,6 +241,8 @@ class AgentNode(Node):
             self.get_logger().info(f"trained {metrics.get('updates', 0)} updates in "
                                    f"{metrics['train_s']:.1f} s; checkpoint {self.online_path}")
         finally:
+            # With the start-up objects frozen (main) this full collection takes < 1 ms; it
+            # took 140-400 ms, holding the GIL, when it traversed them all.
             # Collect the training phase's garbage and touch the policy now, while the car
             # idles, rather than inside the first control steps of the next episode (the
             # env's watchdog is 0.1 s); episodes right after training were seen to trip it.
@@ -254,8 +260,7 @@ class AgentNode(Node):
         if not row:
             return
         if self.writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(os.path.join(
+            self.writer = self.summary_writer_cls(os.path.join(
                 os.path.dirname(os.path.abspath(self.online_path)), 'tb'))
         step = int(row['episode'])
         for key, value in row.items():
@@ -289,7 +294,12 @@ class AgentNode(Node):
 
 
 def main(args=None):
-    """Spin with several threads until shutdown or ``agent.max_episodes``."""
+    """Spin on one thread until shutdown or ``agent.max_episodes``; training has its own."""
+    # One intra-op thread, as in the other nodes: the acting tensors are tiny, and with two
+    # OpenMP threads on the shared 2-core machine a training update ran 4-30x slower (each
+    # barrier waits for a descheduled peer) while its spinning threads took the cores the
+    # acting path needed.
+    torch.set_num_threads(1)
     try:
         rclpy.init(args=args)
         try:
@@ -300,11 +310,17 @@ def main(args=None):
                 # non-zero exit, not a traceback; nothing has been written yet.
                 rclpy.logging.get_logger('rl_agent').fatal(f'refusing to start: {exc}')
                 return 2
-            # One thread acts: rclpy's MultiThreadedExecutor(4) made observation->action p99
-            # 98 ms and max 184 ms on the 2-core machine (threads contending for the GIL
-            # inside the executor), against p99 17 ms single-threaded. Training runs in its
-            # own thread that the executor never waits on; transitions are only queued
-            # during the episode (bench/ros_latency_bench.py, README "Benchmarks").
+            # Everything alive after start-up (torch, rclpy, the networks: ~310k objects)
+            # lives until exit. Frozen, no garbage collection traverses it again: a full
+            # collection (automatic, or the one after each training phase) stalled every
+            # thread of this process, acting included, for 140-400 ms.
+            gc.collect()
+            gc.freeze()
+            # Every callback runs on this thread; the training phase runs in its own thread,
+            # which the executor never waits on. rclpy's MultiThreadedExecutor(4) driven by
+            # spin_once re-submitted each ready callback to its pool until a pool thread got
+            # the GIL (7.6 submissions per callback measured): observation->action p99 98 ms,
+            # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks").
             executor = SingleThreadedExecutor()
             executor.add_node(node)
             while rclpy.ok() and not node.finished.is_set():
