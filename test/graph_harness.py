@@ -53,10 +53,11 @@ def executable(package: str, name: str) -> str:
     return installed(package, name)
 
 
-def params_with(overrides: dict, folder: pathlib.Path) -> pathlib.Path:
-    """Write the car's parameter file with ``{node: {dotted.name: value}}`` applied."""
+def params_with(overrides: dict, folder: pathlib.Path, source: pathlib.Path = None
+                ) -> pathlib.Path:
+    """Write the car's parameter file (or ``source``) with ``{node: {dotted: value}}`` applied."""
     from rl_experiments.sim_to_online import set_param
-    data = yaml.safe_load(PARAMS_FILE.read_text())
+    data = yaml.safe_load(pathlib.Path(source or PARAMS_FILE).read_text())
     for node, values in overrides.items():
         for dotted, value in values.items():
             set_param(data, node, dotted, value)

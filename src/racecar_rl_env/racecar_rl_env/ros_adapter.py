@@ -4,9 +4,11 @@
 The race car's hardware adapter, hosted by the generic environment node.
 
 Measurements: ``car/odom`` (nav_msgs/Odometry from the race-car driver: world pose,
-body-frame vx/vy, yaw rate) -> the task's (1, 6) state. Commands: normalised actions ->
-``car/drive_command`` (rl_interfaces/DriveCommand) with the task's calibration
-(``ParkingTask.action_to_command``). Reset: a ``std_srvs/Trigger`` service
+body-frame vx/vy, yaw rate; sensor-data QoS) -> the task's (1, 6) state. Commands:
+normalised actions -> ``car/command`` (rl_interfaces/DriveCommand) with the task's
+calibration (``ParkingTask.action_to_command``); the driver relays them to the car's board
+and brakes when they stop coming. ``stop()`` commands active braking (``brake``), not
+coasting. Reset: a ``std_srvs/Trigger`` service
 (``adapter.reset_service``, ``sim/reset`` in simulation); with it empty the operator
 places the car (combine with ``env.require_operator_ack`` on hardware).
 """
@@ -15,6 +17,7 @@ from nav_msgs.msg import Odometry
 from racecar_rl_env import racecar_constants as names
 from racecar_rl_env.state_estimator import yaw_from_quaternion
 from rcl_interfaces.msg import ParameterDescriptor
+from rl_core import ros_qos
 from rl_core.hardware import HardwareAdapter, ResetFuture
 from rl_interfaces.msg import DriveCommand
 from std_srvs.srv import Trigger
@@ -31,8 +34,9 @@ class RacecarAdapter(HardwareAdapter):
             f'{prefix}.reset_service', names.SIM_RESET_SERVICE, ParameterDescriptor(
                 description="Trigger service placing the car at a start pose ('': the "
                             'operator places it, as on hardware).', read_only=True)).value
-        self.drive_pub = node.create_publisher(DriveCommand, names.DRIVE_COMMAND_TOPIC, 10)
-        node.create_subscription(Odometry, names.ODOM_TOPIC, self.on_odom, 10)
+        self.drive_pub = node.create_publisher(DriveCommand, names.COMMAND_TOPIC,
+                                               ros_qos.COMMAND)
+        node.create_subscription(Odometry, names.ODOM_TOPIC, self.on_odom, ros_qos.SENSOR)
         self.reset_client = (node.create_client(Trigger, self.reset_service)
                              if self.reset_service else None)
         self._latest = None
@@ -58,14 +62,15 @@ class RacecarAdapter(HardwareAdapter):
         self._publish(cmd['steering_angle'], cmd['throttle'])
 
     def stop(self) -> None:
-        """Zero steering and zero motor duty."""
-        self._publish(0.0, 0.0)
+        """Brake actively to rest (zero throttle alone would let the car coast)."""
+        self._publish(0.0, 0.0, brake=True)
 
-    def _publish(self, steering_angle: float, throttle: float) -> None:
+    def _publish(self, steering_angle: float, throttle: float, brake: bool = False) -> None:
         msg = DriveCommand()
         msg.header.stamp = self.node.get_clock().now().to_msg()
         msg.header.frame_id = names.BODY_FRAME
         msg.steering_angle, msg.throttle = float(steering_angle), float(throttle)
+        msg.brake = brake
         self.drive_pub.publish(msg)
 
     def not_ready(self) -> str:

@@ -6,10 +6,12 @@ Velocity estimate of the car from motion-capture poses (no ROS).
 Motion capture gives (x, y, yaw) at a high rate; the task needs body-frame vx, vy and the
 yaw rate. Finite differences over consecutive poses are low-pass filtered (exponential
 smoothing, ``smoothing`` = weight of the newest sample) and rotated into the body frame.
+``pose_problem`` says why a mocap sample must not be used (non-finite values, an unset
+stamp, a stamp that does not increase, a degenerate quaternion).
 """
 
 import math
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 
 def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
@@ -20,6 +22,33 @@ def yaw_from_quaternion(x: float, y: float, z: float, w: float) -> float:
 def quaternion_from_yaw(yaw: float) -> Tuple[float, float, float, float]:
     """Return (x, y, z, w) of a rotation by ``yaw`` about z."""
     return 0.0, 0.0, math.sin(yaw / 2.0), math.cos(yaw / 2.0)
+
+
+def pose_problem(stamp_s: float, position: Sequence[float], orientation: Sequence[float],
+                 previous_stamp_s: Optional[float] = None) -> str:
+    """
+    Return why a timestamped pose must be refused, or '' when it may be used.
+
+    ``position`` is (x, y, z), ``orientation`` a quaternion (x, y, z, w); ``previous_stamp_s``
+    is the stamp of the last pose that was used: a stamp must be later than it.
+    """
+    if not math.isfinite(stamp_s):
+        return f'non-finite stamp {stamp_s}'
+    if stamp_s <= 0.0:
+        return 'stamp is zero (unset)'
+    for name, value in zip(('x', 'y', 'z'), position):
+        if not math.isfinite(value):
+            return f'non-finite position {name}={value}'
+    for name, value in zip(('qx', 'qy', 'qz', 'qw'), orientation):
+        if not math.isfinite(value):
+            return f'non-finite orientation {name}={value}'
+    norm = math.sqrt(sum(v * v for v in orientation))
+    if not 0.5 < norm < 1.5:
+        return f'degenerate orientation: quaternion norm {norm:.3f}'
+    if previous_stamp_s is not None and stamp_s <= previous_stamp_s:
+        return (f'stamp not increasing: {stamp_s:.6f} <= previous {previous_stamp_s:.6f} '
+                f'({(stamp_s - previous_stamp_s) * 1e3:+.1f} ms)')
+    return ''
 
 
 def wrap_angle(angle: float) -> float:

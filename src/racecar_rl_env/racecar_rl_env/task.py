@@ -55,8 +55,8 @@ class ParkingTaskConfig:
     steering_limit: float = spec(0.6, 'Steering angle at action 1 (rad, servo calibration).',
                                  low=0.01, high=1.5)
     max_throttle: float = spec(0.4, 'Motor duty at action 1.', low=0.0, high=1.0)
-    # Safety limit: the lab's speed limit. On the car the episode is aborted and the car
-    # braked; in simulation the same limit terminates the episode.
+    # Safety limit: the lab's speed limit. Exceeding it terminates the episode, in
+    # simulation and on the car alike (where the car is then braked).
     max_speed: float = spec(4.0, 'Speed limit (m/s).', low=0.1, high=50.0)
     reward_scales: Dict[str, float] = spec(
         {'distance_progress': 1.0, 'goal_bonus': 1.0, 'action_magnitude': -0.01},
@@ -197,15 +197,13 @@ class ParkingTask(Task):
         """Return True where the car is faster than the speed limit."""
         return self.speed(state) > self.config.max_speed
 
-    def safety_violation(self, state) -> str:
-        """Return 'speed_limit: ...' when the car is faster than ``max_speed``."""
+    def termination_reason(self, state) -> str:
+        """Return why the episode terminated: the speed limit, else leaving the arena."""
         speed = float(self.speed(state)[0])
         if speed > self.config.max_speed:
+            # A termination, not an abort: the last transition is recorded as terminal (as in
+            # simulation, where the same limit terminates) and the car is braked.
             return f'speed_limit: {speed:.2f} m/s > {self.config.max_speed:g} m/s'
-        return ''
-
-    def termination_reason(self, state) -> str:
-        """Return the reason of a termination: the car left the arena."""
         return 'out_of_arena'
 
     def metrics(self, state) -> Dict[str, torch.Tensor]:

@@ -68,3 +68,17 @@ def test_episode_protocol_runs_the_task_from_its_start_states(name):
     back = task.command_to_action(cmd)
     assert back.shape == (1, task.action_spec.dim)
     assert torch.allclose(back, torch.full_like(back, 0.5), atol=1e-6)
+
+
+def test_a_task_safety_limit_aborts_the_episode():
+    from rl_core.task import SafetyAbort
+
+    class Fenced(toy_robot.ToyTask):
+        def safety_violation(self, m):
+            x = float(m[0, 0])
+            return f'fence: x={x:.2f} > 1.5' if x > 1.5 else ''
+    ep = Episode(Fenced(), 1)
+    ep.start(torch.tensor([[1.0]]))
+    assert not ep.step([1.0], torch.tensor([[1.4]])).done
+    with pytest.raises(SafetyAbort, match=r'fence: x=1.60 > 1.5'):
+        ep.step([1.0], torch.tensor([[1.6]]))

@@ -263,15 +263,14 @@ class EnvNode(Node):
 
     def tick(self):
         """Advance the protocol at the control rate."""
-        if self.mode == IDLE or self.mode == WAITING_ACK:
-            if self.mode == IDLE:
-                self.adapter.stop()
-            return
-        if self.mode == RESETTING:
-            self.tick_reset()
-            return
-        if self.mode == WARMUP:
-            self.tick_warmup()
+        if self.mode != RUNNING:
+            # Between episodes the robot is held stopped: a fresh stop command every tick,
+            # so actuator-side timeouts (which stop the robot when this node dies) stay quiet.
+            self.adapter.stop()
+            if self.mode == RESETTING:
+                self.tick_reset()
+            elif self.mode == WARMUP:
+                self.tick_warmup()
             return
         try:
             measurement = self.fresh_measurement()

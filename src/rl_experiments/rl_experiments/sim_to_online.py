@@ -222,10 +222,10 @@ def plot_online(history: List[Dict], evals: Dict[str, Dict], path: pathlib.Path,
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    reasons = sorted({h.get('reason', '?') for h in history})
+    reasons = sorted({h.get('reason', '?').split(':')[0] for h in history})
     markers = 'osD^vP*X'
     for i, reason in enumerate(reasons):
-        rows = [h for h in history if h.get('reason', '?') == reason]
+        rows = [h for h in history if h.get('reason', '?').split(':')[0] == reason]
         aborted = not (reason in ('time_limit', '') or reason.startswith('out_of')
                        or reason in ('terminated', 'success'))
         axes[0].plot([h['episode'] for h in rows], [h['return'] for h in rows],
@@ -248,10 +248,11 @@ def plot_online(history: List[Dict], evals: Dict[str, Dict], path: pathlib.Path,
 
 
 def end_reasons(history: List[Dict]) -> Dict[str, int]:
-    """How many episodes ended for each reason."""
+    """Return how many episodes ended for each reason code (the text before ':')."""
     counts: Dict[str, int] = {}
     for row in history:
-        counts[row.get('reason', '?')] = counts.get(row.get('reason', '?'), 0) + 1
+        code = row.get('reason', '?').split(':')[0]
+        counts[code] = counts.get(code, 0) + 1
     return counts
 
 

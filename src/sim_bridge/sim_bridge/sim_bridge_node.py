@@ -10,6 +10,9 @@ from the policy's checkpoint (``task.checkpoint``, as for the env node), so the 
 robot uses the same start poses, action calibration and latency as the policy's task.
 Each plug-in implements configure(node, name, task) / activate() / step(dt) /
 publish(stamp) / deactivate() / cleanup(). The node steps physics in wall-clock real time.
+With ``publish_clock`` the simulation time goes out on ``/clock`` and is also the stamp of
+everything the plug-ins publish, so nodes run with ``use_sim_time`` see one time base;
+without it, stamps are this node's clock.
 This package names no robot: plug-ins are found through ``rl_core.registry``.
 """
 
@@ -62,13 +65,15 @@ class SimBridgeNode(Node):
         for plugin in self.plugins:
             plugin.step(self.dt)
         self.sim_time_ns += int(self.dt * 1e9)
-        stamp = self.get_clock().now().to_msg()
-        for plugin in self.plugins:
-            plugin.publish(stamp)
         if self.clock_pub is not None:
             msg = Clock()
             msg.clock.sec, msg.clock.nanosec = divmod(self.sim_time_ns, 1_000_000_000)
             self.clock_pub.publish(msg)
+            stamp = msg.clock
+        else:
+            stamp = self.get_clock().now().to_msg()
+        for plugin in self.plugins:
+            plugin.publish(stamp)
 
     def shutdown(self):
         """Deactivate and clean up every plug-in."""
