@@ -58,6 +58,8 @@ def test_installed_launch_file_starts_the_registered_nodes(monkeypatch):
     for node in nodes:
         assert [p.args[0] for p in node.kwargs['parameters']] == ['params_file']
         assert node.kwargs['namespace'].args[0] == 'namespace'
+        assert [(a, b.args[0]) for a, b in node.kwargs['remappings']] == [
+            ('mocap/car/pose', 'mocap_topic')]
         assert (node.kwargs['condition'] is not None) == (node.kwargs['name'] in SIM_ONLY)
 
 

@@ -23,6 +23,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from racecar_rl_env import racecar_constants as names
 from racecar_rl_env.plugin import PLUGIN
 
 
@@ -32,6 +33,7 @@ def generate_launch_description():
     use_sim = LaunchConfiguration('use_sim')
     params = LaunchConfiguration('params_file')
     namespace = LaunchConfiguration('namespace')
+    mocap_topic = LaunchConfiguration('mocap_topic')
     actions = [
         DeclareLaunchArgument('use_sim', default_value='true',
                               description='Simulated car (true) or the physical car (false).'),
@@ -41,11 +43,15 @@ def generate_launch_description():
         DeclareLaunchArgument('namespace', default_value='',
                               description="Namespace of this car's whole graph (e.g. car1), so "
                                           'several cars share one ROS graph.'),
+        DeclareLaunchArgument('mocap_topic', default_value=names.MOCAP_POSE_TOPIC,
+                              description="Your motion-capture system's PoseStamped topic "
+                                          '(e.g. /vrpn_mocap/car/pose).'),
     ]
     for spec in PLUGIN.nodes:
         condition = {'sim': IfCondition(use_sim), 'hardware': UnlessCondition(use_sim)}.get(
             spec.only)
         actions.append(Node(package=spec.package, executable=spec.executable, name=spec.name,
                             namespace=namespace, parameters=[params], condition=condition,
+                            remappings=[(names.MOCAP_POSE_TOPIC, mocap_topic)],
                             output='screen'))
     return LaunchDescription(actions)
