@@ -84,6 +84,18 @@ def add_validation(node, specs: Dict[str, Type],
     node.add_on_set_parameters_callback(callback)
 
 
+def start_errors():
+    """
+    Return the exceptions that mean "refuse to start, with this message".
+
+    Bad configuration at start-up: an unknown task, a checkpoint of another task or shape, a
+    malformed or out-of-range parameter (rclpy's own range checks raise ParameterException).
+    Nodes log these as one fatal line and exit with status 2 instead of a traceback.
+    """
+    from rclpy.exceptions import ParameterException
+    return (ValueError, FileNotFoundError, ParameterException)
+
+
 def declare_task(node):
     """
     Declare ``task.name``, ``task.checkpoint``, ``task.overrides``; return (task, plugin).

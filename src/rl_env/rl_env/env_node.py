@@ -421,7 +421,7 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (ValueError, FileNotFoundError) as exc:
+    except ros_params.start_errors() as exc:
         # A refused start (unknown task, checkpoint of another task, bad override).
         rclpy.logging.get_logger('rl_env').fatal(f'refusing to start: {exc}')
         return 2

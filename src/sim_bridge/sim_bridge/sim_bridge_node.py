@@ -21,6 +21,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import registry, ros_params
+from rl_core.ros_diagnostics import Health
 from rl_core.run_info import resolve_task
 from rosgraph_msgs.msg import Clock
 import torch
@@ -59,6 +60,9 @@ class SimBridgeNode(Node):
         self.sim_time_ns = 0
         self.clock_pub = self.create_publisher(Clock, '/clock', 10) if self.publish_clock else None
         self.create_timer(self.dt, self.tick)
+        self.health = Health(self, hardware_id='simulation')
+        self.health.ok(f'simulating {len(self.plugins)} robot(s)', plugins=','.join(names),
+                       physics_rate_hz=rate)
 
     def tick(self):
         """One physics step of every plug-in, then their outputs."""
@@ -91,7 +95,7 @@ def main(args=None):
         try:
             try:
                 node = SimBridgeNode()
-            except (ValueError, FileNotFoundError) as exc:
+            except ros_params.start_errors() as exc:
                 rclpy.logging.get_logger('sim_bridge').fatal(f'refusing to start: {exc}')
                 return 2
             try:
