@@ -15,21 +15,55 @@ returns, per-term returns, task metrics, end reasons and training losses go to T
 (``<online_checkpoint folder>/tb``) and to the history JSON next to the checkpoint. Every
 learner and schedule hyperparameter is a ROS parameter (``sac.*``, ``online.*``) with
 description and range; live changes take effect at the next training phase.
+
+Faults (nothing is silent, nothing is lost):
+
+- **Training or checkpoint failure** (any exception in the worker thread): the agent
+  pauses (asks for no further episode), logs the exception with its traceback, reports
+  ERROR ``training failed: <exception>`` on ``/diagnostics`` and keeps every transition
+  (they are in D_online before training starts; after a failed training phase the agent is
+  checkpointed if its networks are still finite). Episodes that still end (started by
+  someone else) are stored, not trained on. ``rl/resume_training`` (std_srvs/Trigger)
+  retries on purpose: the failed training phase is run again in full (with the steps of
+  any episode stored since), then the checkpoint; a second failure pauses again.
+  ``rl/pause_training`` pauses on request (the running episode is finished and trained
+  on; WARN ``paused``); ``rl/resume_training`` resumes.
+- **Parameter changes** are checked whole at set time (the full config they give must be
+  valid); ``sac.cuda_graph`` is refused at set time (it needs a CUDA device and optimizers
+  built for it at start: set it in the parameter file), and ``sac.seed``, ``online.seed``,
+  ``sac.normalize_obs`` and ``sac.init_temperature`` are read-only (they act only at start
+  or would change what the trained networks see). A queued change that still fails to
+  apply at the training phase stays queued (retried at every phase, a newer value
+  replaces it), is logged with the reason and reported as WARN; training goes on with the
+  values in effect.
+- **Observations** whose state size differs from the policy's ``obs_dim``, or with
+  NaN/inf, or with wrong images, get no action (the env's watchdog then stops the robot):
+  a throttled error names the sizes, ``/diagnostics`` says WARN for 5 s.
+
+QoS (``rl_core.ros_qos``): observations STEP, actions COMMAND, transitions RECORD; the
+episode events (published LATCHED) are subscribed reliable and volatile, so a restarted
+agent does not train on old events again.
+
+Status on ``/diagnostics``: OK ``acting`` / OK ``training (N updates)`` / WARN ``paused`` /
+WARN observation or parameter problems / ERROR ``training failed: ...``.
 """
 
+import copy
 import gc
 import json
 import os
 import threading
 import time
+import traceback
 
-from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import IntegerRange, ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
-from rl_core import config_spec, ros_params
+from rl_core import config_spec, ros_params, ros_qos
+from rl_core.ros_diagnostics import Health
 from rl_core.ros_messages import pixels_from_images
 from rl_core.run_info import check_action_dim, check_observation_spec
 from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition
@@ -37,17 +71,30 @@ from std_srvs.srv import Trigger
 import torch
 
 
+# Parameters that act only at start (or would change what the trained networks see): they
+# are made read-only, with the reason appended to their description.
+STARTUP_ONLY = {
+    'sac.seed': 'seeds network initialisation and policy noise once, at start',
+    'online.seed': 'seeds batch sampling once, at start',
+    'sac.init_temperature': 'sets alpha once, at start (it is learned afterwards)',
+    'sac.normalize_obs': 'the networks were trained on (un)normalised observations; '
+                         'switching would change what the policy sees',
+}
+OBS_WARN_S = 5.0  # an observation problem stays on /diagnostics this long
+LOG_EVERY_S = 2.0  # throttle of repeated observation errors (per kind)
+
+
 class AgentNode(Node):
     """SAC agent with the sim-to-online stabilizers behind the RL topics."""
 
-    def __init__(self):
-        """Load pi0 or resume, declare parameters, wire topics."""
-        super().__init__('rl_agent')
+    def __init__(self, **node_kwargs):
+        """Load pi0 or resume, declare parameters, wire topics (``node_kwargs``: to Node)."""
+        super().__init__('rl_agent', **node_kwargs)
 
         def param(name, default, text, **kw):
             return self.declare_parameter(name, default, ParameterDescriptor(
                 description=text, read_only=True, **kw)).value
-        self.task, _ = ros_params.declare_task(self)
+        self.task, plugin = ros_params.declare_task(self)
         checkpoint = self.get_parameter('task.checkpoint').value
         self.online_path = param('agent.online_checkpoint', 'runs/online/agent_online.pt',
                                  'Online checkpoint, written after every episode and '
@@ -62,25 +109,44 @@ class AgentNode(Node):
             raise ValueError('task.checkpoint is empty and no online checkpoint exists at '
                              f'{self.online_path}: nothing to start from')
         source = self.online_path if os.path.isfile(self.online_path) else checkpoint
-        pi0 = SAC.load(source, device)
+        self.cuda = torch.device(device).type == 'cuda'
+        # CUDA graphs are this agent's execution mode, not the checkpoint's: off the GPU a
+        # checkpoint saved with them loads eagerly; sac.cuda_graph decides below.
+        pi0 = SAC.load(source, device) if self.cuda else SAC.load(source, device,
+                                                                  cuda_graph=False)
         self.check_agent(pi0, source)
         self.pixel_shape = tuple(self.task.observation_spec.pixel_shape)
         sac_cfg = ros_params.declare_config(self, SACConfig, 'sac', pi0.config)
         online_cfg = ros_params.declare_config(self, OnlineConfig, 'online')
+        if sac_cfg.cuda_graph != pi0.config.cuda_graph:
+            if not self.cuda:
+                raise ValueError(f'sac.cuda_graph=true needs a CUDA device; agent.device is '
+                                 f'{device!r}')
+            pi0 = SAC.load(source, device, cuda_graph=sac_cfg.cuda_graph)
+        self.cuda_graph = sac_cfg.cuda_graph  # optimizers are built for it (or not) now
         live = {k: v for k, v in config_spec.to_dict(sac_cfg).items()
                 if not SACConfig.__dataclass_fields__[k].metadata.get('read_only')}
         pi0.set_hyperparameters(**{k: tuple(v) if isinstance(v, list) else v
                                    for k, v in live.items()})
+        for name, why in STARTUP_ONLY.items():
+            descriptor = copy.deepcopy(self.describe_parameter(name))
+            descriptor.read_only = True
+            descriptor.description += f' Start-up only: {why}.'
+            self.set_descriptor(name, descriptor)
         self.pending = {}
         self.pending_lock = threading.Lock()
-        ros_params.add_validation(self, {'sac': SACConfig, 'online': OnlineConfig},
-                                  self.on_param_change)
+        self.param_problem = ''
         offline = load_offline([b for b in bags if b], device)
         if offline is not None:
             check_observation_spec(self.task, offline.obs_dim, offline.pixel_shape or (),
                                    what=f'D0 bags {[b for b in bags if b]}')
             check_action_dim(self.task, offline.action_dim, what='D0 bags')
         self.learner = OnlineLearner(pi0, online_cfg, offline)
+        self.obs_dim = pi0.config.obs_dim
+        ros_params.add_validation(self, {'sac': SACConfig, 'online': OnlineConfig},
+                                  self.on_param_change)
+        # Added last, so it runs first: a refused change is never queued.
+        self.add_on_set_parameters_callback(self.check_live_change)
         if self.learner.restore(self.online_path):
             self.get_logger().info(f'resumed from {self.online_path}: '
                                    f'{self.learner.episodes} episodes, '
@@ -91,11 +157,18 @@ class AgentNode(Node):
         # The first forward pass allocates and dispatches lazily (tens of ms); pay it here,
         # not on the first observation, where the env's watchdog is waiting.
         self.touch_policy(False, True)
-        self.action_pub = self.create_publisher(Action, 'rl/action', 10)
-        self.create_subscription(Observation, 'rl/observation', self.on_observation, 10)
-        self.create_subscription(Transition, 'rl/transitions', self.on_transition, 1000)
-        self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event, 10)
+        self.action_pub = self.create_publisher(Action, 'rl/action', ros_qos.COMMAND)
+        self.create_subscription(Observation, 'rl/observation', self.on_observation,
+                                 ros_qos.STEP)
+        self.create_subscription(Transition, 'rl/transitions', self.on_transition,
+                                 ros_qos.RECORD)
+        # The env publishes episode events LATCHED (transient local); this subscription is
+        # volatile, so a restarted agent does not receive (and train on) old events again.
+        self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event,
+                                 ros_qos.STEP)
         self.start_client = self.create_client(Trigger, 'rl/start_episode')
+        self.create_service(Trigger, 'rl/resume_training', self.on_resume)
+        self.create_service(Trigger, 'rl/pause_training', self.on_pause)
         self.writer = None
         # Imported now, not in the first training phase: importing tensorboard holds the GIL
         # for a second or more, and the acting thread would wait for it.
@@ -104,12 +177,22 @@ class AgentNode(Node):
         self.pending_transitions = []
         self.transitions_lock = threading.Lock()
         self.training = False
+        self.planned_updates = 0
+        self.last_updates = 0
+        self.failure = ''        # why training failed ('' when it did not)
+        self.untrained_steps = 0  # steps of a failed training phase, trained on at resume
+        self.paused = False       # paused on request (rl/pause_training)
+        self.obs_problem = ('', 0.0)
+        self.obs_logged = {}
         self.need_start = self.max_episodes == 0 or self.learner.episodes < self.max_episodes
         self.start_in_flight = False
         self.finished = threading.Event()
         if not self.need_start:
             self.finished.set()
+        self.health = Health(self, hardware_id=plugin.robot)
         self.create_timer(0.2, self.maybe_start)
+        self.create_timer(1.0, self.update_health)
+        self.update_health()
 
     def check_agent(self, agent: SAC, source: str) -> None:
         """Refuse a policy whose observation or action differs from the task's."""
@@ -133,7 +216,63 @@ class AgentNode(Node):
         for mode in deterministic:
             self.act(torch.zeros(agent.config.obs_dim, device=agent.device), pixels, mode)
 
+    # ------------------------------------------------------------------ health
+    def update_health(self) -> None:
+        """Report the agent's state on /diagnostics (at once when it changes, and at 1 Hz)."""
+        learner = self.learner
+        values = {'episodes': learner.episodes, 'online_transitions': len(learner.online),
+                  'gradient_steps': learner.gradient_steps, 'last_updates': self.last_updates}
+        obs_problem, since = self.obs_problem
+        if obs_problem and time.monotonic() - since > OBS_WARN_S:
+            obs_problem = ''
+        if self.failure:
+            self.health.error(f'training failed: {self.failure}; paused (fix the cause, then '
+                              'call rl/resume_training)', **values)
+        elif self.paused:
+            self.health.warn('paused (rl/pause_training); call rl/resume_training', **values)
+        elif self.param_problem:
+            self.health.warn(f'parameter changes not applied (kept queued): '
+                             f'{self.param_problem}', **values)
+        elif obs_problem:
+            self.health.warn(obs_problem, **values)
+        elif self.training:
+            self.health.ok(f'training ({self.planned_updates} updates)', **values)
+        else:
+            self.health.ok('acting', **values)
+
     # ------------------------------------------------------------------ parameters
+    def check_live_change(self, params) -> SetParametersResult:
+        """Refuse, at set time, changes that would fail or misbehave when applied."""
+        changes = {'sac': {}, 'online': {}}
+        for p in params:
+            prefix, _, name = p.name.partition('.')
+            if prefix in changes:
+                changes[prefix][name] = tuple(p.value) if isinstance(p.value, list) else p.value
+        graph = changes['sac'].get('cuda_graph')
+        if graph is not None and bool(graph) != self.cuda_graph:
+            if graph and not self.cuda:
+                reason = ('sac.cuda_graph=true needs a CUDA device; this agent runs on '
+                          f'{self.learner.agent.device} (agent.device is read-only): every '
+                          'training phase would fail')
+            else:
+                reason = (f'sac.cuda_graph cannot change at run time: the optimizers were '
+                          f'built {"for" if self.cuda_graph else "without"} CUDA graphs at '
+                          'start; set it in the parameter file and restart the agent')
+            return SetParametersResult(successful=False, reason=reason)
+        # The whole config the change gives (with what is queued) must be valid now, not
+        # only each value on its own: cross-field rules would fail at the training phase.
+        with self.pending_lock:
+            queued = {k: dict(v) for k, v in self.pending.items()}
+        for prefix, config in (('sac', self.learner.agent.config),
+                               ('online', self.learner.config)):
+            if not changes[prefix]:
+                continue
+            try:
+                config_spec.replace(config, **{**queued.get(prefix, {}), **changes[prefix]})
+            except (ValueError, TypeError) as exc:
+                return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
     def on_param_change(self, prefix, change):
         """Queue accepted changes; they apply at the next training phase."""
         with self.pending_lock:
@@ -142,27 +281,69 @@ class AgentNode(Node):
                                'training phase')
 
     def apply_pending(self):
-        """Apply queued parameter changes to the learner."""
+        """
+        Apply queued parameter changes to the learner.
+
+        A prefix whose changes fail to apply keeps them queued (a value set meanwhile
+        replaces the queued one); the reason is logged and reported on /diagnostics, and
+        they are tried again at the next training phase.
+        """
         with self.pending_lock:
-            pending, self.pending = self.pending, {}
-        if 'sac' in pending:
-            self.learner.agent.set_hyperparameters(**pending['sac'])
-        if 'online' in pending:
-            self.learner.set_config(**pending['online'])
-        if pending:
-            self.get_logger().info(f'applied parameter changes {pending}')
+            pending = {k: dict(v) for k, v in self.pending.items() if v}
+        applied, problems = {}, []
+        for prefix, apply in (('sac', self.learner.agent.set_hyperparameters),
+                              ('online', self.learner.set_config)):
+            changes = pending.get(prefix)
+            if not changes:
+                continue
+            try:
+                apply(**changes)
+            except Exception as exc:  # noqa: BLE001 - reported; the changes stay queued
+                problems.append(f'{prefix} {changes}: {type(exc).__name__}: {exc}')
+                continue
+            applied[prefix] = changes
+            with self.pending_lock:
+                queued = self.pending.get(prefix, {})
+                for key, value in changes.items():
+                    if key in queued and queued[key] == value:
+                        del queued[key]  # a value set since then stays queued
+                if not queued:
+                    self.pending.pop(prefix, None)
+        self.param_problem = '; '.join(problems)
+        if problems:
+            self.get_logger().error(
+                f'parameter changes not applied, kept queued for the next training phase: '
+                f'{self.param_problem}')
+        if applied:
+            self.get_logger().info(f'applied parameter changes {applied}')
+        self.update_health()
 
     # ------------------------------------------------------------------ acting
+    def refuse_observation(self, kind: str, message: str) -> None:
+        """Log (throttled per kind) and report an observation that gets no action."""
+        now = time.monotonic()
+        if now - self.obs_logged.get(kind, -LOG_EVERY_S) >= LOG_EVERY_S:
+            self.obs_logged[kind] = now
+            self.get_logger().error(message)
+        changed = self.obs_problem[0] != message or now - self.obs_problem[1] > OBS_WARN_S
+        self.obs_problem = (message, now)
+        if changed:
+            self.update_health()
+
     def on_observation(self, msg: Observation):
         """Answer with an action in [-1, 1]; the stamp says which observation it answers."""
+        if len(msg.state) != self.obs_dim:
+            self.refuse_observation('size', f'observation of {len(msg.state)} state values, '
+                                    f'the policy takes {self.obs_dim}: no action sent')
+            return
         obs = torch.tensor(list(msg.state), dtype=torch.float32)
         if not torch.isfinite(obs).all():
-            self.get_logger().error('observation with NaN/inf: no action sent')
+            self.refuse_observation('finite', 'observation with NaN/inf: no action sent')
             return
         try:
             pixels = pixels_from_images(msg.images, self.pixel_shape)
         except ValueError as exc:
-            self.get_logger().error(f'observation refused: {exc}; no action sent')
+            self.refuse_observation('images', f'observation refused: {exc}; no action sent')
             return
         if pixels is not None:
             pixels = torch.from_numpy(pixels)
@@ -208,6 +389,7 @@ class AgentNode(Node):
         except ValueError as exc:
             self.get_logger().error(f'transition {msg.episode_id}/{msg.step_id} refused: {exc}')
 
+    # ------------------------------------------------------------------ training
     def on_event(self, msg: EpisodeEvent):
         """After an episode: train in a worker thread, checkpoint, then start the next."""
         if msg.event == EpisodeEvent.STARTED:
@@ -215,45 +397,169 @@ class AgentNode(Node):
         self.training = True
         threading.Thread(target=self.train_and_save, args=(msg,), daemon=True).start()
 
+    def store_episode(self, event: EpisodeEvent) -> None:
+        """Store the episode's transitions in D_online and its outcome in the history."""
+        for transition in self.take_transitions(event.episode_id, event.num_steps):
+            self.store_transition(transition)
+        metrics = dict(zip(event.metric_names, (float(v) for v in event.metric_values)))
+        self.learner.end_episode(event.episode_return, event.success, reason=event.reason,
+                                 metrics=metrics)
+        self.get_logger().info(
+            f'episode {self.learner.episodes}: return {event.episode_return:.2f}, success '
+            f'{event.success}, {event.num_steps} steps ({event.reason})')
+
     def train_and_save(self, event: EpisodeEvent):
         """Store the episode, run the training phase (the robot idles), checkpoint."""
         try:
-            for transition in self.take_transitions(event.episode_id, event.num_steps):
-                self.store_transition(transition)
-            metrics = dict(zip(event.metric_names, (float(v) for v in event.metric_values)))
-            self.learner.end_episode(event.episode_return, event.success, reason=event.reason,
-                                     metrics=metrics)
-            self.get_logger().info(
-                f'episode {self.learner.episodes}: return {event.episode_return:.2f}, success '
-                f'{event.success}, {event.num_steps} steps ({event.reason})')
+            try:
+                self.store_episode(event)
+            except Exception as exc:  # noqa: BLE001 - reported; training pauses
+                self.fail('storing the episode', exc, 0)  # its steps stay counted
+                return
+            if self.failure:
+                self.get_logger().warn(
+                    f'episode {self.learner.episodes} stored in D_online; training stays '
+                    f'paused after the failure ({self.failure}): call rl/resume_training')
+                self.checkpoint_if_sane('while paused')
+                return
+            self.train_then_save()
+        finally:
+            self.after_training()
+
+    def train_then_save(self, extra_steps: int = 0, retry: bool = False) -> bool:
+        """Run the training phase, then checkpoint; on failure pause and report."""
+        steps = self.learner.episode_steps + extra_steps
+        stage = 'training phase'
+        try:
             self.apply_pending()
+            cfg = self.learner.config
+            self.planned_updates = (int(round(cfg.utd * steps)) if self.learner.warm else 0)
+            self.update_health()
             started = time.monotonic()
-            metrics = self.learner.train_phase()
+            if retry and not steps:  # only the checkpoint failed: the phase is done
+                metrics = {'updates': 0}
+            else:
+                metrics = self.learner.train_phase(steps)
             metrics['train_s'] = round(time.monotonic() - started, 3)
-            if self.learner.history:
+            self.last_updates = int(metrics.get('updates', 0))
+            if self.learner.history and (steps or not retry):
                 self.learner.history[-1].update(
                     {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-            self.learner.save(self.online_path, extra={**self.task.to_run_info(),
-                                                       'history': self.learner.history})
-            with open(os.path.splitext(self.online_path)[0] + '_history.json', 'w') as f:
-                json.dump(self.learner.history, f, indent=1)
+            stage = 'checkpoint'
+            self.save()
             self.log_episode(self.learner.history[-1] if self.learner.history else {})
+        except Exception as exc:  # noqa: BLE001 - reported; training pauses
+            self.fail(stage, exc, steps if stage == 'training phase' else 0)
+            return False
+        if retry and not steps:
+            self.get_logger().info(f'checkpoint {self.online_path} written')
+        else:
             self.get_logger().info(f"trained {metrics.get('updates', 0)} updates in "
                                    f"{metrics['train_s']:.1f} s; checkpoint {self.online_path}")
-        finally:
-            # With the start-up objects frozen (main) this full collection takes < 1 ms; it
-            # took 140-400 ms, holding the GIL, when it traversed them all.
-            # Collect the training phase's garbage and touch the policy now, while the car
-            # idles, rather than inside the first control steps of the next episode (the
-            # env's watchdog is 0.1 s); episodes right after training were seen to trip it.
-            gc.collect()
+        self.failure = ''
+        self.untrained_steps = 0
+        return True
+
+    def save(self) -> None:
+        """Write the online checkpoint (atomic) and the history JSON next to it."""
+        self.learner.save(self.online_path, extra={**self.task.to_run_info(),
+                                                   'history': self.learner.history})
+        with open(os.path.splitext(self.online_path)[0] + '_history.json', 'w') as f:
+            json.dump(self.learner.history, f, indent=1)
+
+    def fail(self, stage: str, exc: Exception, untrained_steps: int) -> None:
+        """Pause after a failure: log it, report ERROR, keep the data (checkpoint if sane)."""
+        self.failure = f'{type(exc).__name__}: {exc} (in the {stage})'
+        self.untrained_steps = untrained_steps
+        self.need_start = False
+        self.get_logger().error(
+            f'training failed: {self.failure}. Paused: no further episode is requested; '
+            f'{len(self.learner.online)} transitions are kept in D_online. Fix the cause, '
+            f'then call rl/resume_training.\n{traceback.format_exc()}')
+        if stage != 'checkpoint':
+            self.checkpoint_if_sane('after the failure')
+        self.update_health()
+
+    def checkpoint_if_sane(self, when: str) -> None:
+        """Checkpoint (D_online included) unless the networks hold NaN/inf; log the outcome."""
+        agent = self.learner.agent
+        nets = [agent.actor, agent.critic, agent.critic_target, agent.encoder]
+        tensors = [p for net in nets if net is not None for p in net.parameters()]
+        if not all(bool(torch.isfinite(t).all()) for t in tensors + [agent.log_alpha]):
+            self.get_logger().error(f'not checkpointed {when}: the networks hold NaN/inf; '
+                                    f'the last good checkpoint {self.online_path} is kept')
+            return
+        try:
+            self.save()
+            self.get_logger().info(f'checkpoint {self.online_path} written {when} '
+                                   f'({len(self.learner.online)} online transitions)')
+        except Exception as exc:  # noqa: BLE001 - the failure itself is reported already
+            self.get_logger().error(f'checkpoint {when} failed: {type(exc).__name__}: {exc}')
+
+    def after_training(self) -> None:
+        """Tidy up after a training phase and decide whether to ask for the next episode."""
+        # With the start-up objects frozen (main) this full collection takes < 1 ms; it
+        # took 140-400 ms, holding the GIL, when it traversed them all.
+        # Collect the training phase's garbage and touch the policy now, while the car
+        # idles, rather than inside the first control steps of the next episode (the
+        # env's watchdog is 0.1 s); episodes right after training were seen to trip it.
+        gc.collect()
+        try:
             self.touch_policy(True)
-            self.training = False
-            done = 0 < self.max_episodes <= self.learner.episodes
-            if done:
+        except Exception as exc:  # noqa: BLE001 - acting reports its own errors
+            self.get_logger().error(f'policy warm-up failed: {exc}')
+        self.training = False
+        if not self.failure:
+            if 0 < self.max_episodes <= self.learner.episodes:
                 self.finished.set()
-            else:
+            elif not self.paused:
                 self.need_start = True
+        self.update_health()
+
+    def retry_training(self) -> None:
+        """Resume after a failure: rerun the failed training phase, then checkpoint."""
+        try:
+            if self.train_then_save(self.untrained_steps, retry=True):
+                self.get_logger().info('training resumed: the failed phase and the '
+                                       'checkpoint succeeded')
+        finally:
+            self.after_training()
+
+    def on_resume(self, request, response):
+        """Retry after a training failure, or end a pause (std_srvs/Trigger)."""
+        if self.training:
+            response.success = False
+            response.message = 'a training phase is running; call again when it is done'
+        elif self.failure:
+            response.success = True
+            response.message = (f'retrying after: {self.failure}; /diagnostics and the log '
+                                'say how it went')
+            self.get_logger().info(f'rl/resume_training: {response.message}')
+            self.paused = False
+            self.training = True
+            threading.Thread(target=self.retry_training, daemon=True).start()
+        elif self.paused:
+            self.paused = False
+            self.need_start = not self.finished.is_set()
+            response.success = True
+            response.message = 'resumed: the next episode will be requested'
+            self.get_logger().info(f'rl/resume_training: {response.message}')
+        else:
+            response.success = True
+            response.message = 'not paused: nothing to resume'
+        self.update_health()
+        return response
+
+    def on_pause(self, request, response):
+        """Stop asking for episodes (a running episode is finished and trained on)."""
+        self.paused = True
+        self.need_start = False
+        response.success = True
+        response.message = ('paused: no further episode is requested (a running one is '
+                            'finished and trained on); call rl/resume_training to go on')
+        self.get_logger().info(f'rl/pause_training: {response.message}')
+        self.update_health()
+        return response
 
     def log_episode(self, row) -> None:
         """Write one episode's scalars to TensorBoard (returns, terms, metrics, losses)."""
@@ -270,8 +576,9 @@ class AgentNode(Node):
         self.writer.flush()
 
     def maybe_start(self):
-        """Ask the env node for the next episode once training is done."""
-        if not self.need_start or self.training or self.start_in_flight:
+        """Ask the env node for the next episode once training is done (not when paused)."""
+        if (not self.need_start or self.training or self.start_in_flight or self.paused
+                or self.failure):
             return
         if not self.start_client.service_is_ready():
             return

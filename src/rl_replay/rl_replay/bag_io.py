@@ -10,13 +10,21 @@ interface package's own ``.msg`` files, so the CDR bytes equal what rclpy publis
 Jazzy format); Humble's reader expects version 8. Pixels (C, H, W) are stored as C
 ``mono8`` ``sensor_msgs/Image``s. The configs of the run that produced the data are
 stored in the bag's ``custom_data`` under ``sim2online/run_info`` (JSON).
+
+``TrialBagRecorder`` (the replay node's writer) appends to a trial's bag across restarts,
+salvages what a killed recorder left (``read_mcap_records`` reads unfinished MCAP files)
+and never touches a trial folder it cannot append to (``trial_bag_problem``).
 """
 
+import binascii
 import json
 import os
 from pathlib import Path
+import re
+import shutil
+import struct
 import time
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -186,68 +194,430 @@ class BagTransitionWriter:
         self.close()
 
 
+class RecorderWriteError(RuntimeError):
+    """A split could not be written or published; its messages are kept for a retry."""
+
+
+_MCAP_MAGIC = b'\x89MCAP0\r\n'
+
+
+def _decompress(data: bytes, compression: str, size: int, crc: int) -> bytes:
+    if compression:
+        try:
+            from rosbags.rosbag2.storage_mcap import DECOMPRESSORS
+        except ImportError:
+            DECOMPRESSORS = {}
+        if compression not in DECOMPRESSORS:
+            raise ValueError(f'unsupported chunk compression {compression!r}')
+        data = DECOMPRESSORS[compression](data, size)
+    if len(data) != size:
+        raise ValueError(f'chunk holds {len(data)} bytes, its header says {size}')
+    if crc and binascii.crc32(data) != crc:
+        raise ValueError('chunk checksum mismatch')
+    return data
+
+
+def read_mcap_records(path: Union[str, Path]) -> Tuple[List[Tuple[str, int, bytes]], str]:
+    """
+    Salvage the messages of an MCAP file that may be unfinished (no summary, cut short).
+
+    rosbags (like ``ros2 bag``) needs the summary at the end of the file, which a killed
+    writer never writes. This reads the data section record by record, chunks included,
+    and stops at the first record that is cut short or damaged. Returns ``([(topic,
+    log_time_ns, cdr_bytes), ...], problem)``; ``problem`` is ``''`` when the file was
+    read to its end (or to its summary) and otherwise says where and why reading stopped.
+    """
+    data = Path(path).read_bytes()
+    if not data:
+        return [], ''
+    if not data.startswith(_MCAP_MAGIC):
+        if _MCAP_MAGIC.startswith(data):
+            return [], f'{path}: cut short inside the MCAP magic ({len(data)} bytes)'
+        return [], f'{path}: not an MCAP file (bad magic)'
+    channels: Dict[int, str] = {}
+    messages: List[Tuple[str, int, bytes]] = []
+
+    def parse(buf: memoryview, pos: int, nested: bool) -> Tuple[int, str, bool]:
+        end = len(buf)
+        while pos < end:
+            where = f'byte {pos}' + (' of a chunk' if nested else '')
+            if pos + 9 > end:
+                return pos, f'record header cut short at {where}', False
+            op = buf[pos]
+            (length,) = struct.unpack_from('<Q', buf, pos + 1)
+            body_start, body_end = pos + 9, pos + 9 + length
+            if body_end > end:
+                return pos, (f'record 0x{op:02x} cut short at {where}: {length} bytes '
+                             f'announced, {end - body_start} present'), False
+            body = buf[body_start:body_end]
+            try:
+                if op == 0x04:
+                    (cid,) = struct.unpack_from('<H', body, 0)
+                    (n,) = struct.unpack_from('<I', body, 4)
+                    channels[cid] = bytes(body[8:8 + n]).decode()
+                elif op == 0x05:
+                    cid, _, log_time, _ = struct.unpack_from('<HIQQ', body, 0)
+                    if cid not in channels:
+                        return pos, f'message of unknown channel {cid} at {where}', False
+                    messages.append((channels[cid], log_time, bytes(body[22:])))
+                elif op == 0x06 and not nested:
+                    _, _, size, crc = struct.unpack_from('<QQQI', body, 0)
+                    (n,) = struct.unpack_from('<I', body, 28)
+                    compression = bytes(body[32:32 + n]).decode()
+                    (records,) = struct.unpack_from('<Q', body, 32 + n)
+                    offset = 40 + n
+                    if offset + records > len(body):
+                        raise ValueError('records exceed the chunk')
+                    inner = _decompress(bytes(body[offset:offset + records]), compression,
+                                        size, crc)
+                    _, problem, _ = parse(memoryview(inner), 0, True)
+                    if problem:
+                        return pos, f'damaged chunk at {where}: {problem}', False
+                elif op in (0x02, 0x0F) and not nested:
+                    return pos, '', True  # footer or data end: the summary follows
+            except (struct.error, ValueError, UnicodeDecodeError) as exc:
+                return pos, f'damaged record 0x{op:02x} at {where}: {exc}', False
+            pos = body_end
+        return pos, '', True
+
+    _, problem, _ = parse(memoryview(data), len(_MCAP_MAGIC), False)
+    return messages, (f'{path}: {problem}' if problem else '')
+
+
+def _split_pattern(trial_id: str):
+    return re.compile(rf'^{re.escape(trial_id)}_(\d+)\.mcap(\.partial)?$')
+
+
+def trial_bag_problem(path: Union[str, Path], trial_id: str) -> str:
+    """
+    Say why ``TrialBagRecorder`` may not append to ``path`` (``''``: it may, or it is new).
+
+    Appendable: a folder holding only what the recorder writes (``metadata.yaml``,
+    ``<trial>_NNNNN.mcap[.partial]``, ``.splits/NNNNN/``), whose metadata.yaml describes
+    an MCAP bag rosbags opens, every file it lists present, and no split file that is
+    neither listed nor waiting in ``.splits`` to be listed.
+    """
+    import yaml
+    path = Path(path)
+    if not path.exists():
+        return ''
+    if not path.is_dir():
+        return f'{path} exists and is not a folder'
+    pattern = _split_pattern(trial_id)
+    entries = sorted(path.iterdir())
+    foreign = [p.name for p in entries
+               if p.name not in ('metadata.yaml', '.metadata.yaml.tmp', '.splits')
+               and not pattern.match(p.name)]
+    if foreign:
+        return f'{path} holds files this recorder does not write: {foreign[:5]}'
+    splits = path / '.splits'
+    pending = set()
+    if splits.exists():
+        if not splits.is_dir():
+            return f'{splits} is not a folder'
+        odd = [p.name for p in splits.iterdir() if not (p.is_dir() and p.name.isdigit())]
+        if odd:
+            return f'{splits} holds entries that are not split folders: {sorted(odd)[:5]}'
+        pending = {f'{trial_id}_{int(p.name):05d}.mcap' for p in splits.iterdir()
+                   if (p / 'metadata.yaml').is_file()}
+    files = [p.name for p in entries
+             if pattern.match(p.name) and not p.name.endswith('.partial')]
+    meta = path / 'metadata.yaml'
+    if not meta.exists():
+        orphans = sorted(set(files) - pending)
+        if orphans:
+            return f'{path} holds MCAP files {orphans[:5]} but no metadata.yaml listing them'
+        return ''
+    try:
+        info = yaml.safe_load(meta.read_bytes().decode())
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        text = ' '.join(line.strip() for line in str(exc).splitlines() if line.strip())
+        return f'{meta} is not readable YAML ({text or type(exc).__name__})'
+    info = info.get('rosbag2_bagfile_information') if isinstance(info, dict) else None
+    if not isinstance(info, dict):
+        return f'{meta} has no rosbag2_bagfile_information mapping'
+    if info.get('storage_identifier') != 'mcap':
+        return (f"{meta}: storage_identifier is {info.get('storage_identifier')!r}, "
+                "expected 'mcap'")
+    try:
+        listed = list(info['relative_file_paths'])
+        int(info['starting_time']['nanoseconds_since_epoch'])
+        int(info['duration']['nanoseconds'])
+        int(info['message_count'])
+        for t in info['topics_with_message_count']:
+            str(t['topic_metadata']['name'])
+            int(t['message_count'])
+        list(info.get('files') or [])
+    except (KeyError, TypeError, ValueError) as exc:
+        return f'{meta} is missing or has a malformed field ({type(exc).__name__}: {exc})'
+    missing = [name for name in listed if not (path / str(name)).is_file()]
+    if missing:
+        return f'{meta} lists {missing[:5]}, which are missing'
+    orphans = sorted(set(files) - set(listed) - pending)
+    if orphans:
+        return f'{path} holds MCAP files {orphans[:5]} that {meta.name} does not list'
+    try:
+        from rosbags.rosbag2 import Reader
+        with Reader(path):
+            pass
+    except Exception as exc:  # noqa: BLE001 - rosbags raises several error types
+        return f'bag {path} cannot be opened: {exc}'
+    return ''
+
+
 class TrialBagRecorder:
     """
-    One rosbag2 bag per trial, written in splits so that a killed recorder loses little.
+    One rosbag2 bag per trial, written in splits; a restart appends, faults lose nothing.
 
-    Messages go to a split bag under ``<bag>/.splits/``; ``flush()`` (called at every episode
-    end) closes it, moves its ``.mcap`` into the bag folder and rewrites ``metadata.yaml``
-    to list every closed split. A killed process therefore leaves a bag that opens with all
-    data up to the last flush; only the open split (since the last episode end) is lost.
+    Messages go to a split bag under ``<bag>/.splits/NNNNN/``. ``flush()`` (called at every
+    episode end) closes it, moves its MCAP file into the bag folder as
+    ``<trial>_NNNNN.mcap`` and atomically rewrites ``metadata.yaml`` to list every split.
+    ``sync()`` (the node calls it every second) writes the open split's messages to the
+    file as a complete MCAP chunk, so that a killed process leaves them on disk.
+
+    **Restart** (the folder holds this trial's bag): the recorder appends to it, never
+    deleting what is there. What a killed recorder left in ``.splits`` is taken in first:
+
+    - a split that was closed but not yet listed (killed while publishing it) is listed;
+    - the open split (no MCAP summary, so rosbags cannot open it) is salvaged record by
+      record (``read_mcap_records``): its messages are written to a new, complete split.
+      If the file ended in a record cut short, the original file is kept, unlisted, as
+      ``<trial>_NNNNN.mcap.partial``; a file that was read to its end is removed once its
+      messages are in the new split (an empty one: killed before anything reached disk).
+
+    ``metadata.yaml`` is then rewritten to cover every split; ``notes`` says what was done.
+
+    **Garbage** (policy: never touch it, record beside it). If the folder cannot be
+    appended to (``trial_bag_problem``: it is a file, its metadata.yaml is not YAML or not
+    an MCAP bag description, a file it lists is missing or rosbags cannot open the bag,
+    or it holds files this recorder does not write), nothing in it is read further,
+    changed or deleted: the recorder records to the first folder ``<bag>_2``,
+    ``<bag>_3``, ... beside it that is new or appendable (a restart finds the same one),
+    and ``diverted_from`` holds ``(original folder, problem)`` for the caller to report.
+    With ``divert=False`` it raises ``BagFormatError`` naming the problem instead.
+
+    **Write failures** (disk full, folder removed) raise ``RecorderWriteError``. Every
+    message of the open split is also kept in memory until the split is closed; after a
+    failure, further messages are only kept, and the next ``flush()`` writes them all to
+    a fresh split (raising again while the cause persists), so nothing is dropped.
     """
 
     def __init__(self, bag_dir: Union[str, Path], trial_id: str = 'trial',
-                 run_info: Optional[dict] = None):
-        """Create (or continue, after a restart) the trial bag ``bag_dir``."""
-        self.path = Path(bag_dir)
+                 run_info: Optional[dict] = None, divert: bool = True):
+        """Create the trial bag ``bag_dir``, or append to it (see the class docstring)."""
         self.trial_id = trial_id
         self.run_info = run_info
+        self.diverted_from: Optional[Tuple[Path, str]] = None
+        self.notes: List[str] = []
+        path = Path(bag_dir)
+        problem = trial_bag_problem(path, trial_id)
+        if problem:
+            if not divert:
+                raise BagFormatError(f'cannot append to {path}: {problem}')
+            self.diverted_from = (path, problem)
+            for n in range(2, 1000):
+                candidate = path.with_name(f'{path.name}_{n}')
+                if not trial_bag_problem(candidate, trial_id):
+                    path = candidate
+                    break
+            else:
+                raise BagFormatError(f'cannot append to {path} ({problem}) and no folder '
+                                     f'{path.name}_2 .. _999 beside it is free')
+        self.path = path
+        self.splits = path / '.splits'
+        self.existing_files = self._listed()
         self.path.mkdir(parents=True, exist_ok=True)
-        self.splits = self.path / '.splits'
-        if self.splits.exists():
-            import shutil
-            shutil.rmtree(self.splits)  # an unflushed split of a killed recorder
-        self.index = len(list(self.path.glob(f'{trial_id}_*.mcap')))
         self.writer: Optional[BagTransitionWriter] = None
+        self.retained: List[Tuple[str, bytes, int]] = []  # the open split's messages
+        self.broken: List[Path] = []   # splits whose writer failed (messages in retained)
+        self.closed: List[Path] = []   # closed splits not yet in metadata.yaml
+        self.failed = False
+        self.index = self._next_index()
+        self._recover()
 
-    def _open(self):
-        self.writer = BagTransitionWriter(self.splits / f'{self.index:05d}', self.trial_id,
-                                          self.run_info)
+    # -------------------------------------------------------------------- state on disk
+    def _listed(self) -> List[str]:
+        import yaml
+        meta = self.path / 'metadata.yaml'
+        if not meta.is_file():
+            return []
+        info = yaml.safe_load(meta.read_text())['rosbag2_bagfile_information']
+        return [str(name) for name in info['relative_file_paths']]
 
+    def _next_index(self) -> int:
+        pattern = _split_pattern(self.trial_id)
+        used = [int(m.group(1)) for p in self.path.iterdir() if (m := pattern.match(p.name))]
+        used += [int(m.group(1)) for name in self.existing_files
+                 if (m := pattern.match(name))]
+        if self.splits.is_dir():
+            used += [int(p.name) for p in self.splits.iterdir() if p.name.isdigit()]
+        return max(used, default=-1) + 1
+
+    def _recover(self) -> None:
+        """Take in what a killed recorder left in ``.splits`` (see the class docstring)."""
+        tmp = self.path / '.metadata.yaml.tmp'
+        if tmp.is_file():
+            tmp.unlink()  # an unfinished copy of metadata.yaml; the split it covers is below
+        if not self.splits.is_dir():
+            return
+        for split in sorted(self.splits.iterdir(), key=lambda p: int(p.name)):
+            if (split / 'metadata.yaml').is_file():
+                self.closed.append(split)
+                self.notes.append(f'split {split.name} was closed but not listed (the '
+                                  'recorder was killed while publishing it): listed now')
+            else:
+                self._salvage(split)
+        self.flush()
+
+    def _salvage(self, split: Path) -> None:
+        recovered = 0
+        kept = []
+        for mcap in sorted(split.glob('*.mcap')):
+            messages, problem = read_mcap_records(mcap)
+            ours = [m for m in messages if m[0] in (TRANSITION_TOPIC, EVENT_TOPIC)]
+            for topic, ns, data in ours:
+                self.write_raw(topic, data, ns)
+            recovered += len(ours)
+            if problem or len(ours) < len(messages):
+                keep = self.path / f'{self.trial_id}_{int(split.name):05d}.mcap.partial'
+                os.replace(mcap, keep)
+                kept.append(f'{keep.name} ({problem or "messages of other topics"})')
+        if recovered:
+            self.flush()  # the salvaged messages now form a complete, listed split
+        note = f'open split {split.name} of a killed recorder: '
+        if recovered:
+            note += f'{recovered} messages recovered into split {self.index - 1:05d}'
+        else:
+            note += 'no complete message had reached the disk'
+        if kept:
+            note += f'; the unreadable rest is kept in {", ".join(kept)}'
+        self.notes.append(note)
+        shutil.rmtree(split)
+
+    # -------------------------------------------------------------------- writing
     def write_raw(self, topic: str, data: bytes, timestamp_ns: int) -> None:
-        """Write serialised CDR bytes of a Transition or EpisodeEvent."""
+        """Write serialised CDR bytes of a Transition or EpisodeEvent (kept until flushed)."""
+        self.retained.append((topic, bytes(data), int(timestamp_ns)))
+        if self.failed:
+            return  # kept; the next flush() writes them all to a fresh split
         if self.writer is None:
             self._open()
-        self.writer.write_raw(topic, data, timestamp_ns)
+            return
+        try:
+            self.writer.write_raw(topic, data, timestamp_ns)
+        except Exception as exc:
+            self._abandon()
+            raise RecorderWriteError(f'writing to split {self.splits} failed: {exc}') from exc
+
+    def _open(self) -> None:
+        """Open a new split and write every retained message to it."""
+        index = self.index
+        self.index += 1
+        try:
+            self.writer = BagTransitionWriter(self.splits / f'{index:05d}', self.trial_id,
+                                              self.run_info)
+            for topic, data, ns in self.retained:
+                self.writer.write_raw(topic, data, ns)
+        except Exception as exc:
+            self._abandon(self.splits / f'{index:05d}')
+            raise RecorderWriteError(f'cannot write split {self.splits / f"{index:05d}"}: '
+                                     f'{exc}') from exc
+
+    def _abandon(self, path: Optional[Path] = None) -> None:
+        """Give up the open split after a failure; its messages stay in ``retained``."""
+        self.failed = True
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            path = writer.path
+            storage = getattr(writer.writer, 'storage', None)
+            try:
+                storage.bio.close()
+            except Exception:  # noqa: BLE001 - best effort: the file may be gone
+                pass
+        if path is not None and path not in self.broken:
+            self.broken.append(path)
+
+    def sync(self) -> bool:
+        """
+        Write the open split's buffered messages to its file as a complete MCAP chunk.
+
+        rosbags keeps up to 1 MiB of messages in memory before writing a chunk; a killed
+        recorder would lose them. Returns False when this rosbags version offers no way
+        to do it (nothing is changed then).
+        """
+        if self.writer is None:
+            return True
+        storage = getattr(self.writer.writer, 'storage', None)
+        chunk = getattr(storage, 'chunk', None)
+        if not (hasattr(storage, 'close_chunk') and hasattr(storage, 'bio')
+                and hasattr(chunk, 'msgs')):
+            return False
+        try:
+            if any(chunk.msgs.values()):
+                storage.close_chunk()
+            storage.bio.flush()
+        except Exception as exc:
+            self._abandon()
+            raise RecorderWriteError(f'writing to split {self.splits} failed: {exc}') from exc
+        return True
 
     def flush(self) -> None:
-        """Close the open split and publish it in the bag's metadata."""
+        """Close the open split (or rewrite a failed one's messages) and list it in the bag."""
+        if self.failed and self.retained:
+            self.failed = False
+            self._open()
+        self.failed = False
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            try:
+                writer.close()
+            except Exception as exc:
+                self.writer = writer
+                self._abandon()
+                raise RecorderWriteError(f'closing split {writer.path} failed: {exc}') from exc
+            self.closed.append(writer.path)
+            self.retained = []
+            for path in self.broken:  # their messages are in the split just closed
+                shutil.rmtree(path, ignore_errors=True)
+            self.broken = []
+        while self.closed:
+            try:
+                self._publish(self.closed[0])
+            except Exception as exc:
+                self.failed = True
+                raise RecorderWriteError(f'listing split {self.closed[0]} in '
+                                         f'{self.path / "metadata.yaml"} failed: {exc}') from exc
+            self.closed.pop(0)
+
+    def _publish(self, split: Path) -> None:
+        """Move a closed split's MCAP file into the bag and list it in metadata.yaml."""
         import yaml
-        if self.writer is None:
-            return
-        split_dir = self.writer.path
-        self.writer.close()
-        self.writer = None
-        name = f'{self.trial_id}_{self.index:05d}.mcap'
-        os.replace(next(split_dir.glob('*.mcap')), self.path / name)
-        info = yaml.safe_load((split_dir / 'metadata.yaml').read_text())
+        name = f'{self.trial_id}_{int(split.name):05d}.mcap'
+        target = self.path / name
+        sources = sorted(split.glob('*.mcap'))
+        if sources:
+            os.replace(sources[0], target)
+        elif not target.is_file():
+            raise RecorderWriteError(f'split {split} has no MCAP file')
+        info = yaml.safe_load((split / 'metadata.yaml').read_text())
         info = info['rosbag2_bagfile_information']
         info['relative_file_paths'] = [name]
-        for f in info.get('files', []):
+        for f in info.get('files') or []:
             f['path'] = name
         meta_path = self.path / 'metadata.yaml'
         if meta_path.is_file():
             merged = yaml.safe_load(meta_path.read_text())['rosbag2_bagfile_information']
-            merged = _merge_metadata(merged, info)
+            if name not in merged['relative_file_paths']:
+                merged = _merge_metadata(merged, info)
         else:
             merged = info
         tmp = self.path / '.metadata.yaml.tmp'
-        tmp.write_text(yaml.safe_dump({'rosbag2_bagfile_information': merged},
-                                      sort_keys=False))
+        with open(tmp, 'w') as f:
+            f.write(yaml.safe_dump({'rosbag2_bagfile_information': merged}, sort_keys=False))
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, meta_path)
-        import shutil
-        shutil.rmtree(split_dir)
-        self.index += 1
+        shutil.rmtree(split, ignore_errors=True)
 
     def close(self) -> None:
         """Flush the last split."""
@@ -355,6 +725,28 @@ def iter_events(bag: Union[str, Path]) -> Iterator:
     reader.close()
     if has_events:
         yield from iter_messages(path, EVENT_TOPIC, EVENT_TYPE)
+
+
+def scan_last_episode_id(folder: Union[str, Path]) -> int:
+    """
+    Return the highest episode id of the events in the MCAP files of ``folder`` (0: none).
+
+    Reads the files record by record (``read_mcap_records``), without metadata.yaml, so it
+    works on a damaged or unfinished bag too; unreadable files are skipped.
+    """
+    last = 0
+    for path in sorted(Path(folder).glob('*.mcap*')):
+        try:
+            messages, _ = read_mcap_records(path)
+        except OSError:
+            continue
+        for topic, _, data in messages:
+            if topic == EVENT_TOPIC:
+                try:
+                    last = max(last, int(deserialize(data, EVENT_TYPE).episode_id))
+                except Exception:  # noqa: BLE001 - a damaged message: skip it
+                    pass
+    return last
 
 
 def run_info(bag: Union[str, Path]) -> dict:
@@ -474,4 +866,5 @@ def bag_dir_size(path: Union[str, Path]) -> int:
 
 __all__ = ['BagFormatError', 'BagTransitionWriter', 'write_bag', 'read_bag_arrays',
            'load_buffer_from_bags', 'iter_events', 'iter_messages', 'run_info', 'list_bags',
-           'bag_dir_size']
+           'bag_dir_size', 'TrialBagRecorder', 'RecorderWriteError', 'read_mcap_records',
+           'trial_bag_problem', 'scan_last_episode_id']
