@@ -56,7 +56,8 @@ import threading
 import time
 import traceback
 
-from rcl_interfaces.msg import IntegerRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
@@ -84,6 +85,9 @@ OBS_WARN_S = 5.0  # an observation problem stays on /diagnostics this long
 LOG_EVERY_S = 2.0  # throttle of repeated observation errors (per kind)
 
 
+START_ANSWER_S = 5.0  # s to wait for an answer of rl/start_episode before asking again
+
+
 class AgentNode(Node):
     """SAC agent with the sim-to-online stabilizers behind the RL topics."""
 
@@ -105,6 +109,11 @@ class AgentNode(Node):
                                   '(0: never).',
                                   integer_range=[IntegerRange(from_value=0, to_value=10 ** 9)])
         self.explore = param('agent.explore', True, 'Sample actions (else the policy mode).')
+        self.episode_timeout_s = param(
+            'agent.episode_timeout_s', 3.0, 'An episode that started but sent no observation '
+            'for this long is given up (the env node died mid-episode): its transitions are '
+            'kept and the next episode is requested (s).',
+            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=3600.0)])
         if not checkpoint and not os.path.isfile(self.online_path):
             raise ValueError('task.checkpoint is empty and no online checkpoint exists at '
                              f'{self.online_path}: nothing to start from')
@@ -170,6 +179,10 @@ class AgentNode(Node):
         self.create_service(Trigger, 'rl/resume_training', self.on_resume)
         self.create_service(Trigger, 'rl/pause_training', self.on_pause)
         self.writer = None
+        self.running_episode = None
+        self.last_observation = time.monotonic()
+        self.start_future = None
+        self.start_sent = 0.0
         # Imported now, not in the first training phase: importing tensorboard holds the GIL
         # for a second or more, and the acting thread would wait for it.
         from torch.utils.tensorboard import SummaryWriter
@@ -332,6 +345,7 @@ class AgentNode(Node):
 
     def on_observation(self, msg: Observation):
         """Answer with an action in [-1, 1]; the stamp says which observation it answers."""
+        self.last_observation = time.monotonic()
         if len(msg.state) != self.obs_dim:
             self.refuse_observation('size', f'observation of {len(msg.state)} state values, '
                                     f'the policy takes {self.obs_dim}: no action sent')
@@ -393,7 +407,10 @@ class AgentNode(Node):
     def on_event(self, msg: EpisodeEvent):
         """After an episode: train in a worker thread, checkpoint, then start the next."""
         if msg.event == EpisodeEvent.STARTED:
+            self.running_episode = msg.episode_id
+            self.last_observation = time.monotonic()
             return
+        self.running_episode = None
         self.training = True
         threading.Thread(target=self.train_and_save, args=(msg,), daemon=True).start()
 
@@ -577,6 +594,24 @@ class AgentNode(Node):
 
     def maybe_start(self):
         """Ask the env node for the next episode once training is done (not when paused)."""
+        if (self.running_episode is not None
+                and time.monotonic() - self.last_observation > self.episode_timeout_s):
+            # The env node died mid-episode (no end event will come). Its transitions stay
+            # queued and are stored with the next episode; a restarted env continues the
+            # trial's episode ids from the recorder.
+            self.get_logger().error(
+                f'episode {self.running_episode}: no observation for '
+                f'{time.monotonic() - self.last_observation:.1f} s, the env node is gone; '
+                'giving the episode up and asking for the next one')
+            self.running_episode = None
+            self.need_start = not self.finished.is_set()
+        if self.start_in_flight and time.monotonic() - self.start_sent > START_ANSWER_S:
+            # The request went to a server that died (a killed env node stays in the DDS
+            # graph until its lease runs out): forget it and ask again.
+            self.get_logger().warn(f'no answer from rl/start_episode within '
+                                   f'{START_ANSWER_S:g} s; asking again')
+            self.start_client.remove_pending_request(self.start_future)
+            self.start_in_flight = False
         if (not self.need_start or self.training or self.start_in_flight or self.paused
                 or self.failure):
             return
@@ -588,10 +623,14 @@ class AgentNode(Node):
                 or self.count_publishers(self.resolve_topic_name('rl/observation')) == 0):
             return
         self.start_in_flight = True
-        self.start_client.call_async(Trigger.Request()).add_done_callback(self.on_started)
+        self.start_sent = time.monotonic()
+        self.start_future = self.start_client.call_async(Trigger.Request())
+        self.start_future.add_done_callback(self.on_started)
 
     def on_started(self, future):
         """Retry later if the env was busy."""
+        if future is not self.start_future:
+            return  # an answer to a request already given up
         self.start_in_flight = False
         result = future.result()
         if result is not None and result.success:
