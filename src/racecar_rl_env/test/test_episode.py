@@ -105,8 +105,8 @@ def test_speed_limit_terminates_on_the_robot_as_in_simulation():
     task = ParkingTask()
     ep = Episode(task, 1)
     ep.start(state(1.0, 0.0, 0, 0, 0, 0))
-    r = ep.step([0, 1], state(1.1, 0.0, 0, 4.5, 0, 0))
-    assert r.terminated and r.reason == 'speed_limit: 4.50 m/s > 4 m/s'
+    r = ep.step([0, 1], state(1.1, 0.0, 0, 6.5, 0, 0))
+    assert r.terminated and r.reason == 'speed_limit: 6.50 m/s > 6 m/s'
     # The simulator uses the same limit as a termination.
-    assert task.terminated(state(1.1, 0.0, 0, 4.5, 0, 0)).tolist() == [True]
-    assert task.terminated(state(1.1, 0.0, 0, 3.9, 0, 0)).tolist() == [False]
+    assert task.terminated(state(1.1, 0.0, 0, 6.5, 0, 0)).tolist() == [True]
+    assert task.terminated(state(1.1, 0.0, 0, 5.9, 0, 0)).tolist() == [False]
