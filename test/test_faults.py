@@ -215,10 +215,11 @@ def test_kill_each_node_mid_episode(tmp_path):
     assert np.isfinite(arrays['obs']).all()
     ended = {e.episode_id for _, e in iter_events(bag) if e.event != 0}
     with_steps = set(arrays['episode_id'].tolist())
-    # Episode 1 lost its env node (no end event can exist), episode 4 its recorder (its end
-    # was not recorded); every other end is in the bag, after the restarted recorder's too.
-    assert {2, 3, 5} <= ended and max(ended) >= 6, ended
-    assert {1, 2, 3} <= with_steps, with_steps
+    # The episode that lost its env node has no end event, the one that lost its recorder
+    # had its end unrecorded; the other ends (driver, agent, sim bridge kills and the final
+    # episode) are in the bag, also those recorded by the restarted recorder.
+    assert len(ended) >= 4 and max(ended) == max(with_steps | ended), (ended, with_steps)
+    assert min(with_steps) == 1 and len(with_steps) >= 4, with_steps
     # The restarted agent holds exactly the transitions of the episodes it completed.
     from rl_agent.sac import SAC
     state = SAC.read_checkpoint(str(tmp_path / 'online' / 'agent.pt'))
