@@ -164,9 +164,9 @@ def test_driver_relays_commands_and_brakes_within_two_periods(driver):
         relayed = [(t, m) for t, m in out if not m.brake and t <= last + 0.05]
         assert relayed and all(m.throttle == pytest.approx(throttle) and
                                m.steering_angle == pytest.approx(0.1) for _, m in relayed)
-        # About one message per period reaches the board while commands flow (15 sent; a
-        # loaded CI machine delays some, so the bound is loose).
-        assert 8 <= len(relayed) <= 30, len(relayed)
+        # At least about one message per period reaches the board while commands flow (15
+        # sent, each forwarded at once, plus the 30 Hz repeats: up to ~2 per period).
+        assert 8 <= len(relayed) <= 40, len(relayed)
         first_brake = next(t for t, m in out if t > last and m.brake)
         assert not [m for t, m in out if t > first_brake and not m.brake]
         latencies.append(first_brake - last)
