@@ -19,7 +19,6 @@ state tensor; a camera robot adds images); only the task interprets it.
 
 import abc
 import dataclasses
-import json
 import math
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, NamedTuple, Optional, Tuple
 
@@ -221,8 +220,3 @@ class Task(abc.ABC):
         return (f'{self.NAME}: {self.observation_spec.describe()}, '
                 f'{self.action_spec.describe()}, {self.control_hz:g} Hz, '
                 f'{self.episode_steps} steps')
-
-
-def task_config_from_dict(task_cls, values: Dict[str, Any]):
-    """Rebuild a task config from run info, refusing unknown fields by name."""
-    return config_spec.from_dict(task_cls.CONFIG, json.loads(json.dumps(values)))
