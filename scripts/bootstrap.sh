@@ -82,18 +82,21 @@ if [ "$system_ros" = 0 ]; then
 fi
 
 # --- build the workspace -----------------------------------------------------------------------
-# franka_msgs: the system's (franka_ros2) when importable from outside this workspace;
-# otherwise the workspace's wire-identical copy in src/franka_msgs is built.
+# Interface packages that a system ROS 2 may already have (franka_ros2's franka_msgs,
+# tf2_msgs): the system's when importable from outside this workspace; otherwise the
+# workspace's wire-identical copies in src/ are built (same fields => same type hashes).
 skip=()
-if python - "$ROOT" <<'PYEOF' >/dev/null 2>&1
-import os, sys
-import franka_msgs
-sys.exit(os.path.realpath(franka_msgs.__file__).startswith(os.path.realpath(sys.argv[1])))
+for pkg in franka_msgs tf2_msgs; do
+  if python - "$ROOT" "$pkg" <<'PYEOF' >/dev/null 2>&1
+import importlib, os, sys
+mod = importlib.import_module(sys.argv[2])
+sys.exit(os.path.realpath(mod.__file__).startswith(os.path.realpath(sys.argv[1])))
 PYEOF
-then
-  log "using the system's franka_msgs"
-  skip+=(franka_msgs)
-fi
+  then
+    log "using the system's $pkg"
+    skip+=("$pkg")
+  fi
+done
 log "colcon build"
 colcon --log-base log build --symlink-install --base-paths src ${skip[@]:+--packages-skip "${skip[@]}"} \
   --event-handlers console_stderr- status- summary+ \
