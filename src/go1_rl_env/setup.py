@@ -25,6 +25,9 @@ setup(
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
+        'console_scripts': [
+            'go1_driver_node = go1_rl_env.go1_driver_node:main',
+        ],
         # The robot registers its task and simulator by name.
         'sim2online.tasks': [
             'go1_joystick = go1_rl_env.plugin:PLUGIN',
