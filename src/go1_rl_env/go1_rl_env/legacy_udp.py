@@ -47,20 +47,34 @@ class PacketError(ValueError):
     """A packet that the robot (or the SDK) would drop, with the reason."""
 
 
+def _crc_table():
+    table = []
+    for byte in range(256):
+        crc = byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+        table.append(crc & 0xFFFFFFFF)
+    return table
+
+
+_TABLE = _crc_table()
+
+
 def crc32_words(data: bytes) -> int:
-    """Return Unitree's CRC-32 over the whole 32-bit words of ``data`` before the CRC."""
+    """
+    Return Unitree's CRC-32 over the whole 32-bit words of ``data`` before the CRC.
+
+    The SDK feeds each little-endian 32-bit word MSB first into a non-reflected CRC-32
+    (polynomial 0x04C11DB7, initial 0xFFFFFFFF, no final XOR): CRC-32/MPEG-2 over the
+    words' bytes in big-endian order, computed here a byte at a time from a table.
+    """
     n = (len(data) - 4) // 4
     crc = 0xFFFFFFFF
-    for word in struct.unpack_from(f'<{n}I', data):
-        bit = 1 << 31
-        for _ in range(32):
-            if crc & 0x80000000:
-                crc = ((crc << 1) & 0xFFFFFFFF) ^ 0x04C11DB7
-            else:
-                crc = (crc << 1) & 0xFFFFFFFF
-            if word & bit:
-                crc ^= 0x04C11DB7
-            bit >>= 1
+    table = _TABLE
+    for i in range(n):
+        b0, b1, b2, b3 = data[4 * i:4 * i + 4]
+        for byte in (b3, b2, b1, b0):
+            crc = ((crc << 8) & 0xFFFFFFFF) ^ table[(crc >> 24) ^ byte]
     return crc
 
 

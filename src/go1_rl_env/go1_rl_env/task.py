@@ -96,8 +96,9 @@ class Go1JoystickConfig:
         {'tracking_lin_vel': 1.0, 'tracking_ang_vel': 0.5, 'lin_vel_z': -0.5,
          'ang_vel_xy': -0.05, 'orientation': -5.0, 'torques': -0.0002,
          'action_rate': -0.01, 'energy': -0.001, 'feet_slip': -0.1,
-         'feet_clearance': -2.0},
-        'Scale of each named reward term.')
+         'feet_clearance': -2.0, 'clip_to_zero': 1.0},
+        'Scale of each named reward term (clip_to_zero: 1 clips the step reward at 0, as '
+        'published; 0 leaves it signed).')
 
     def __post_init__(self):
         """Refuse values outside their allowed ranges, naming the field."""
@@ -177,6 +178,11 @@ def cost_feet_slip(task, prev, m, action):
     return (_sq(vel) * field(m, 'foot_contact')).sum(-1)
 
 
+def clip_to_zero(task, prev, m, action):
+    """Lift a negative step reward to 0 (filled in by ``Go1JoystickTask.reward``)."""
+    return torch.zeros(m.shape[0], device=m.device)
+
+
 def cost_feet_clearance(task, prev, m, action):
     """Swing feet below the target height, weighted by their horizontal speed."""
     vel = field(m, 'foot_vel').reshape(-1, 4, 2).norm(dim=-1)
@@ -247,6 +253,7 @@ class Go1JoystickTask(Task):
         'energy': cost_energy,
         'feet_slip': cost_feet_slip,
         'feet_clearance': cost_feet_clearance,
+        'clip_to_zero': clip_to_zero,
     }
     OVERRIDABLE = frozenset({'episode_steps', 'command_range', 'resample_mean_s',
                              'start_joint_noise', 'max_joint_velocity'})
@@ -360,11 +367,19 @@ class Go1JoystickTask(Task):
     # ------------------------------------------------------------------ reward
     def reward(self, terms: Dict[str, torch.Tensor]
                ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """Scaled terms times the control period; the total is clipped at 0."""
+        """
+        Scale the terms and multiply by the control period; clip the total at 0.
+
+        The clipping is itself a named term (``clip_to_zero``: what lifts a negative sum to
+        0), so the scaled terms always add up to the reward.
+        """
         dt = 1.0 / self.control_hz
         scales = self.config.reward_scales
-        scaled = {name: scales[name] * value * dt for name, value in terms.items()}
-        return sum(scaled.values()).clamp(min=0.0), scaled
+        scaled = {name: scales[name] * value * dt for name, value in terms.items()
+                  if name != 'clip_to_zero'}
+        total = sum(scaled.values())
+        scaled['clip_to_zero'] = (-total).clamp(min=0.0) * float(scales['clip_to_zero'] > 0)
+        return total + scaled['clip_to_zero'], scaled
 
     # ------------------------------------------------------------------ actions
     def action_to_command(self, action) -> Dict[str, float]:

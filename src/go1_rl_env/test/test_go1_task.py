@@ -65,16 +65,17 @@ def test_reward_terms_tracking_clipping_and_action_rate():
     terms = task.reward_terms(m, m2, torch.zeros(1, 12))
     assert float(terms['action_rate']) == pytest.approx(12 * 0.04, rel=1e-4)
     total, scaled = task.reward(terms)
-    assert float(total) == pytest.approx(max(sum(float(v) for v in scaled.values()), 0.0),
-                                         abs=1e-7)
+    assert float(total) == pytest.approx(sum(float(v) for v in scaled.values()), abs=1e-7)
+    assert float(scaled['clip_to_zero']) == 0.0 and float(total) > 0
     # scaled terms are multiplied by the 0.02 s control period
     assert float(scaled['tracking_lin_vel']) == pytest.approx(
         0.02 * float(terms['tracking_lin_vel']), rel=1e-6)
     bad = m.clone()
     bad[:, SLICES['tau']] = 30.0              # large torques: negative sum, clipped at 0
     bad[:, SLICES['linvel']] = torch.tensor([-1.5, 0.8, 0.0])
-    total, _ = task.reward(task.reward_terms(prev, bad, torch.zeros(1, 12)))
-    assert float(total) == 0.0
+    total, scaled = task.reward(task.reward_terms(prev, bad, torch.zeros(1, 12)))
+    assert float(total) == 0.0 and float(scaled['clip_to_zero']) > 0
+    assert float(sum(scaled.values())) == pytest.approx(0.0, abs=1e-7)
 
 
 def test_flip_terminates_and_safety_limits_name_the_joint():
