@@ -44,7 +44,8 @@ def test_go2_backend_drives_the_simulated_robot_with_crc_and_damps_on_timeout():
     thread = threading.Thread(target=robot, daemon=True)
     thread.start()
     events = []
-    loop = LowLevelLoop(backend, sdk_hz=500.0, timeout_s=0.04, on_event=events.append)
+    # 0.1 s instead of the robot's 0.04 s: robot, driver and test share a loaded 2-core CPU
+    loop = LowLevelLoop(backend, sdk_hz=500.0, timeout_s=0.1, on_event=events.append)
     loop.start()
     try:
         assert wait_for(lambda: loop.latest_state() is not None), 'no rt/lowstate arrived'
@@ -65,7 +66,9 @@ def test_go2_backend_drives_the_simulated_robot_with_crc_and_damps_on_timeout():
         # targets stop: damping (kp 0) reaches the robot
         assert wait_for(lambda: loop.damping.startswith('command_timeout'), 1.0)
         assert wait_for(lambda: server.last_command['kp'].max() == 0.0, 1.0)
-        # a command with a wrong CRC is dropped by the robot
+        # a command with a wrong CRC is dropped by the robot (the loop stopped first, so
+        # that it does not overwrite the CRC concurrently)
+        loop.stop()
         before = server.commands_applied
         backend.cmd.crc = 0
         backend.pub.Write(backend.cmd)
