@@ -67,4 +67,5 @@ def test_online_trial_applies_the_recipe_and_table_merges_runs(tmp_path, monkeyp
     capsys.readouterr()
     assert cli.main(['table', str(tmp_path / 'a.json'), str(tmp_path / 'b.json')]) == 0
     table = capsys.readouterr().out
-    assert 'full' in table and 'naive' in table and 'after N online episodes' in table
+    assert '| full | 1 |' in table and '| naive | 1 |' in table
+    assert 'success after 2' in table and 'success after 3' in table

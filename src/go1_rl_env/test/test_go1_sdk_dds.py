@@ -57,7 +57,7 @@ def test_go2_backend_drives_the_simulated_robot_with_crc_and_damps_on_timeout():
                                            time.monotonic() < t_end + 4.0):
             loop.set_target(model.DEFAULT_POSE, 35.0, 0.5)
             time.sleep(0.02)
-        assert server.commands_applied > 100 and server.rejected == {'crc': 0, 'head': 0}
+        assert server.commands_applied > 20 and server.rejected == {'crc': 0, 'head': 0}
         assert sim.data.qpos[2] > 0.22 and not sim.flipped()
         np.testing.assert_allclose(server.last_command['q'], model.DEFAULT_POSE, atol=1e-6)
         state, _ = loop.latest_state()

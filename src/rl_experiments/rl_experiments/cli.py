@@ -6,8 +6,8 @@
     sim2online tasks                              # registered tasks and their shapes
     sim2online pretrain --task racecar_parking    # pretrain in simulation
     sim2online run --task racecar_parking         # the main job: pretrain, fine-tune via ROS 2
-    sim2online ablation --task racecar_parking    # full recipe vs naive, several seeds
-    sim2online table runs/*/ablation.json         # merge ablation files
+    sim2online ablation --task racecar_parking    # the ablation grid, several seeds
+    sim2online table runs/ablation_*/trials       # merge trial files, CIs, plot
     sim2online evaluate runs/pretrain_racecar/checkpoint.pt --variant real
     sim2online bags summary runs/bags/trial       # recorded episodes
 
@@ -91,22 +91,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=0)
     p.set_defaults(func=sim_to_online.cmd_run)
 
-    p = sub.add_parser('ablation', help='full recipe vs naive fine-tuning over seeds',
-                       description='The online protocol without ROS, several seeds per '
-                       'recipe; writes ablation.json and prints the table.')
+    p = sub.add_parser('ablation', help='the ablation grid of the online phase over seeds',
+                       description='The online protocol without ROS for every arm (full, '
+                       'no_retention, no_warm_start, no_asymmetric, naive, fixed_alpha) and '
+                       'seed; one JSON file per finished trial (a re-run skips them), the '
+                       'table with 95 %% bootstrap CIs and a PNG with CI bands.')
     add_experiment_args(p)
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--first-seed', type=int, default=0)
     p.add_argument('--utd', type=float, default=10.0)
-    p.add_argument('--recipes', nargs='+', default=['full', 'naive'],
-                   choices=sorted(sim_to_online.RECIPES))
+    p.add_argument('--recipes', nargs='+', default=list(sim_to_online.RECIPES),
+                   choices=list(sim_to_online.RECIPES), help='arms to run (default: all)')
+    p.add_argument('--variant', default=None,
+                   help="simulator variant playing the real robot (default: the robot's "
+                   "'real' one; e.g. real_partial)")
+    p.add_argument('--jobs', type=int, default=1,
+                   help='trials in parallel (one process and one torch thread each)')
     p.add_argument('--eval-every', type=int, default=0,
                    help='evaluate every N episodes (0: at the end)')
-    p.add_argument('--verbose', action='store_true', help='one line per online episode')
     p.set_defaults(func=sim_to_online.cmd_ablation)
 
-    p = sub.add_parser('table', help='merge ablation.json files and print the table')
-    p.add_argument('files', nargs='+')
+    p = sub.add_parser('table', help='merge ablation trial files and print the table')
+    p.add_argument('files', nargs='+', help='trial JSON files, folders of them, or '
+                   'ablation.json files')
+    p.add_argument('--png', default='', help='also write the plot with CI bands here')
+    p.add_argument('--markdown', default='', help='also write the markdown table here')
     p.set_defaults(func=sim_to_online.cmd_table)
 
     p = sub.add_parser('evaluate', help="evaluate a checkpoint on its task's simulator",

@@ -31,16 +31,13 @@ from typing import Dict, List, Optional
 from rl_core import registry
 from rl_core.run_info import resolve_task
 from rl_core.task import split_observation
+from rl_experiments import ablation
 import torch
 import yaml
 
-RECIPES = {
-    'full': {'sac': {'actor_update_period': 20, 'actor_lr': 1e-5, 'critic_lr': 3e-4},
-             'online': {'use_offline_data': True, 'warm_start_episodes': 1}},
-    'naive': {'sac': {'actor_update_period': 1, 'actor_lr': 3e-4, 'critic_lr': 3e-4},
-              'online': {'use_offline_data': False, 'warm_start_episodes': 0,
-                         'min_replay': 1}},
-}
+# The arms of the ablation grid (full, no_retention, no_warm_start, no_asymmetric, naive,
+# fixed_alpha): see rl_experiments.ablation.
+RECIPES = ablation.ARMS
 EVAL_SEED = 123
 
 
@@ -353,64 +350,35 @@ def online_trial(pretrain_dir: str, recipe: str, seed: int, episodes: int, utd: 
 
 
 def cmd_ablation(args) -> int:
-    """Full recipe vs naive over seeds; prints the table."""
+    """Run the ablation grid (every arm x seed, resumable, in parallel); print the table."""
     plugin = registry.find(args.task)
     pretrain_dir = args.pretrain_dir or f'runs/pretrain_{plugin.robot}'
     ensure_pretrained(plugin, pretrain_dir, args.target_success)
-    pi0 = evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt')
-    rows = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for recipe in args.recipes:
-            t0 = time.monotonic()
-            row = online_trial(pretrain_dir, recipe, seed, args.episodes, args.utd,
-                               eval_every=args.eval_every, log=print if args.verbose else None)
-            row['wall_clock_s'] = round(time.monotonic() - t0, 1)
-            rows.append(row)
-            print(f"seed {seed} {recipe:5s}: success {row['final']['success_rate']:.0%} "
-                  f"return {row['final']['return_mean']:.1f} ({row['wall_clock_s']} s)",
-                  flush=True)
-    out = pathlib.Path(args.out_dir or f'runs/ablation_{plugin.robot}')
-    out.mkdir(parents=True, exist_ok=True)
-    (out / 'ablation.json').write_text(json.dumps({'task': plugin.name, 'pi0': pi0,
-                                                   'rows': rows}, indent=1))
-    print_table(pi0, rows)
-    print(f'written: {out}/ablation.json')
+    variant = args.variant or plugin.real_variant
+    pi0 = evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', variant=variant)
+    out = pathlib.Path(args.out_dir or f'runs/ablation_{plugin.robot}_{variant}')
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    rows = ablation.run_grid(pretrain_dir, args.recipes, seeds, args.episodes, args.utd,
+                             variant, args.eval_every, str(out), pi0, jobs=args.jobs)
+    (out / 'ablation.json').write_text(json.dumps({'task': plugin.name, 'variant': variant,
+                                                   'pi0': pi0, 'rows': rows}, indent=1))
+    print(ablation.summary_table(pi0, rows))
+    ablation.plot(rows, str(out / 'ablation.png'),
+                  f'{plugin.name} on {variant}: mean success and 95 % bootstrap CI')
+    print(f'written: {out}/trials/*.json, {out}/ablation.json, {out}/ablation.png')
     return 0
 
 
-def print_table(pi0: Dict, rows: List[Dict]) -> None:
-    """Print final success per recipe over seeds, and the mean evaluation curve."""
-    recipes = sorted({r['recipe'] for r in rows}, key=list(RECIPES).index)
-    seeds = sorted({r['seed'] for r in rows})
-    print(f"\npi0 on the 'real' variant: success {pi0['success_rate']:.0%}, return "
-          f"{pi0['return_mean']:.1f}; seeds {seeds}")
-    print(f"{'recipe':8s} {'success mean':>12s} {'min':>5s} {'max':>5s} {'return':>8s}  "
-          'per seed')
-    for recipe in recipes:
-        sel = [r['final'] for r in rows if r['recipe'] == recipe]
-        s = [r['success_rate'] for r in sel]
-        ret = sum(r['return_mean'] for r in sel) / len(sel)
-        print(f'{recipe:8s} {sum(s) / len(s):12.0%} {min(s):5.0%} {max(s):5.0%} {ret:8.1f}  '
-              + ' '.join(f'{v:.0%}' for v in s))
-    episodes = sorted({c['episode'] for r in rows for c in r.get('eval_curve', [])})
-    if len(episodes) > 1:
-        print('mean evaluation success after N online episodes:')
-        print(f"{'recipe':8s} " + ' '.join(f'{e:>5d}' for e in episodes))
-        for recipe in recipes:
-            cells = []
-            for e in episodes:
-                vals = [c['success_rate'] for r in rows if r['recipe'] == recipe
-                        for c in r.get('eval_curve', []) if c['episode'] == e]
-                cells.append(f'{sum(vals) / len(vals):5.0%}' if vals else '    -')
-            print(f'{recipe:8s} ' + ' '.join(cells))
-
-
 def cmd_table(args) -> int:
-    """Merge ablation.json files (e.g. seeds run in parallel) and print the table."""
-    rows, pi0 = [], None
-    for path in args.files:
-        data = json.loads(pathlib.Path(path).read_text())
-        pi0 = data['pi0']
-        rows.extend(data['rows'])
-    print_table(pi0, rows)
+    """Merge trial files / folders / ablation.json files; print (and write) the table."""
+    pi0, rows = ablation.load_rows(args.files)
+    if not rows:
+        print('no ablation trials found in ' + ' '.join(args.files))
+        return 1
+    text = ablation.summary_table(pi0, rows)
+    print(text)
+    if args.markdown:
+        pathlib.Path(args.markdown).write_text(text + '\n')
+    if args.png:
+        ablation.plot(rows, args.png)
     return 0
