@@ -11,8 +11,8 @@ Real processes over DDS on loopback; the simulated Go1 answers the real legacy U
 import json
 import os
 import pathlib
-import socket
 
+from go1_rl_env.legacy_udp import free_udp_port
 from graph_harness import Graph, params_with, wait_for
 import pytest
 
@@ -26,15 +26,6 @@ NODES = [('sim_bridge', 'sim_bridge_node', 'sim_bridge'),
          ('go1_rl_env', 'go1_driver_node', 'go1_driver'),
          ('rl_env', 'env_node', 'rl_env'), ('rl_agent', 'agent_node', 'rl_agent'),
          ('rl_replay', 'replay_node', 'rl_replay')]
-
-
-def free_port() -> int:
-    """Return a free UDP port on loopback."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_untrained_go1(folder: pathlib.Path):
@@ -62,12 +53,12 @@ def test_go1_graph_runs_episodes_through_the_sdk_level_bridge(tmp_path):
     """Three short episodes: stand-up, policy steps, training, bags."""
     pi0 = write_untrained_go1(tmp_path)
     domain = 50 + os.getpid() % 40
-    port = free_port()
+    port = free_udp_port()
     overrides = {
         '/**': {'task.checkpoint': str(pi0 / 'checkpoint.pt'),
                 'task.overrides': json.dumps({'episode_steps': STEPS})},
         'sim_bridge': {'go1.port': port},
-        'go1_driver': {'driver.robot_port': port, 'driver.local_port': free_port(),
+        'go1_driver': {'driver.robot_port': port, 'driver.local_port': free_udp_port(),
                        'driver.stand_up_s': 1.0,
                        # processes share 2 loaded cores in CI: wider than on the robot
                        'driver.command_timeout_s': 0.1, 'driver.state_timeout_s': 0.5},

@@ -153,13 +153,11 @@ class Go2DdsSimServer:
         with self.lock:
             cmd, self.pending = self.pending, None
         if cmd is not None:
-            self.sim.set_motor_commands(cmd['q'], cmd['dq'], cmd['kp'], cmd['kd'],
-                                        cmd['tau'])
             self.last_command = cmd
             self.commands_applied += 1
-        self.sim.step_physics(1)
-        q, dq, tau = self.sim.motor_state()
-        quat, gyro, accel = self.sim.imu()
+        r = self.sim.sdk_step(cmd)
+        q, dq, tau = r['q'], r['dq'], r['tau_est']
+        quat, gyro, accel = r['quaternion'], r['gyro'], r['accel']
         state = self._new_state()
         state.head[0], state.head[1] = 0xFE, 0xEF
         state.level_flag = 0xFF
@@ -170,7 +168,7 @@ class Go2DdsSimServer:
         state.imu_state.quaternion = [float(v) for v in quat]
         state.imu_state.gyroscope = [float(v) for v in gyro]
         state.imu_state.accelerometer = [float(v) for v in accel]
-        state.foot_force = [int(min(f, 32767)) for f in self.sim.foot_force()]
+        state.foot_force = [int(min(f, 32767)) for f in r['foot_force']]
         state.tick = int(self.sim.time * 1000) & 0xFFFFFFFF
         state.crc = self.crc.Crc(state)
         self.pub.Write(state)

@@ -43,6 +43,16 @@ _FOOT_FORCE = _STATE_MOTORS + 20 * _STATE_MOTOR + 24
 _TICK = _FOOT_FORCE + 16
 
 
+def free_udp_port(host: str = '127.0.0.1') -> int:
+    """Return a UDP port that is free on ``host`` now (for tests and simulated robots)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
 class PacketError(ValueError):
     """A packet that the robot (or the SDK) would drop, with the reason."""
 

@@ -56,16 +56,12 @@ class Go1UdpSimServer:
         cmd = self.end.receive()
         with self.lock:
             if cmd is not None:
-                self.sim.set_motor_commands(cmd['q'], cmd['dq'], cmd['kp'], cmd['kd'],
-                                            cmd['tau'])
                 self.last_command = cmd
                 self.commands_applied += 1
-            self.sim.step_physics(1)
-            q, dq, tau = self.sim.motor_state()
-            quat, gyro, accel = self.sim.imu()
+            r = self.sim.sdk_step(cmd)
             packet = legacy_udp.pack_low_state(
-                q, dq, tau, quat, gyro, accel, self.sim.foot_force(),
-                tick=int(self.sim.time * 1e6))
+                r['q'], r['dq'], r['tau_est'], r['quaternion'], r['gyro'], r['accel'],
+                r['foot_force'], tick=int(self.sim.time * 1e6))
         self.end.send(packet)
 
     def _run(self) -> None:

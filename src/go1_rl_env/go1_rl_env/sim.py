@@ -100,6 +100,21 @@ class Go1Sim:
             self.data.ctrl[:] = self.motor_torques()
             mujoco.mj_step(self.model, self.data)
 
+    def sdk_step(self, cmd: Optional[dict]) -> dict:
+        """
+        Do one motor-board cycle: latch ``cmd`` (if any), one physics step, report the state.
+
+        ``cmd`` holds q, dq, kp, kd, tau (SDK order); the returned reading has q, dq,
+        tau_est, quaternion, gyro, accel and foot_force, as the SDKs' low-level state does.
+        """
+        if cmd is not None:
+            self.set_motor_commands(cmd['q'], cmd['dq'], cmd['kp'], cmd['kd'], cmd['tau'])
+        self.step_physics(1)
+        q, dq, tau = self.motor_state()
+        quat, gyro, accel = self.imu()
+        return {'q': q, 'dq': dq, 'tau_est': tau, 'quaternion': quat, 'gyro': gyro,
+                'accel': accel, 'foot_force': self.foot_force()}
+
     def motor_state(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (q, dq, tau_est) of the 12 motors, SDK order."""
         d = self.data

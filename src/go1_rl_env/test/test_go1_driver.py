@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Go1 driver node over real DDS, against the simulated Go1 behind the real UDP SDK."""
 
-import socket
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from go1_rl_env import model
+from go1_rl_env.legacy_udp import free_udp_port
 from go1_rl_env.sdk_sim_server import Go1UdpSimServer
 from go1_rl_env.sim import Go1Sim
 import numpy as np
@@ -23,14 +23,6 @@ from std_srvs.srv import Trigger
 pytest.importorskip('unitree_legged_sdk.robot_interface')
 
 
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture
 def graph():
     from go1_rl_env.go1_driver_node import Go1DriverNode
@@ -43,7 +35,7 @@ def graph():
         Parameter('driver.backend', value='go1_udp'),
         Parameter('driver.robot_ip', value='127.0.0.1'),
         Parameter('driver.robot_port', value=server.port),
-        Parameter('driver.local_port', value=free_port()),
+        Parameter('driver.local_port', value=free_udp_port()),
         Parameter('driver.stand_up_s', value=1.0),
         # robot, driver and test share one Python process (GIL) on a loaded 2-core machine:
         # wider timeouts than on the robot (0.04 s / 0.1 s), the same behaviour

@@ -16,14 +16,6 @@ import pytest
 robot_interface = pytest.importorskip('unitree_legged_sdk.robot_interface')
 
 
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_for(pred, timeout=3.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -36,7 +28,7 @@ def wait_for(pred, timeout=3.0):
 
 def test_crc_matches_packets_the_sdk_sends_and_lowcmd_decodes_exactly():
     end = legacy_udp.RobotEnd('127.0.0.1', 0)
-    udp = robot_interface.UDP(0xff, free_port(), '127.0.0.1', end.port)
+    udp = robot_interface.UDP(0xff, legacy_udp.free_udp_port(), '127.0.0.1', end.port)
     cmd = robot_interface.LowCmd()
     udp.InitCmdData(cmd)
     for i in range(12):
@@ -61,7 +53,7 @@ def test_crc_matches_packets_the_sdk_sends_and_lowcmd_decodes_exactly():
 def test_the_sdk_accepts_our_lowstate_and_drops_bad_crc_and_wrong_length():
     robot = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     robot.bind(('127.0.0.1', 0))
-    local = free_port()
+    local = legacy_udp.free_udp_port()
     udp = robot_interface.UDP(0xff, local, '127.0.0.1', robot.getsockname()[1])
     state = robot_interface.LowState()
     q = np.linspace(-1, 1, 12)
@@ -117,7 +109,7 @@ def test_driver_loop_over_the_real_sdk_stands_the_simulated_go1_and_damps_on_tim
     sim = Go1Sim('nominal')
     server = Go1UdpSimServer(sim)
     server.start()
-    backend = legacy_udp.SdkBackend('127.0.0.1', server.port, free_port())
+    backend = legacy_udp.SdkBackend('127.0.0.1', server.port, legacy_udp.free_udp_port())
     events = []
     # 0.1 s instead of the robot's 0.04 s: robot, driver and test share a loaded 2-core CPU
     loop = LowLevelLoop(backend, sdk_hz=500.0, timeout_s=0.1, on_event=events.append)
