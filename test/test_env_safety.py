@@ -228,7 +228,9 @@ def test_estop_during_a_reset_stays_latched_when_the_reset_completes(world):
     fake, graph = world
     wait_for(lambda: len(fake.odometry) > 5, 30, what='odometry')
     fake.reset_delay = 1.0
-    assert fake.start_episode().success
+    # the env node may not have discovered the fake's reset service yet: it refuses the start
+    # with that reason until it has
+    wait_for(lambda: fake.start_episode().success, 10, what='the start of an episode')
     wait_for(lambda: fake.reset_calls == 1, 10, what='the reset call')
     fake.estop_pub.publish(Bool(data=True))
     wait_for(fake.ended, 10, what='the episode to end')
@@ -242,7 +244,7 @@ def test_failed_and_hung_resets_abort_with_a_reason(world):
     fake, graph = world
     wait_for(lambda: len(fake.odometry) > 5, 30, what='odometry')
     fake.reset_mode = 'fail'
-    assert fake.start_episode().success
+    wait_for(lambda: fake.start_episode().success, 10, what='the start of an episode')
     wait_for(fake.ended, 10, what='the failed reset')
     assert fake.ended()[-1].reason == 'reset_failed: gripper jammed'
     fake.reset_mode = 'hang'

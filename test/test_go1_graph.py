@@ -83,7 +83,10 @@ def test_go1_graph_runs_episodes_through_the_sdk_level_bridge(tmp_path):
         assert all(r == 'time_limit' or r.startswith('flipped') for r in reasons), reasons
         if any(r.startswith('flipped') for r in reasons):
             assert 'motors in damping mode: estop' in graph.log('go1_driver')
-        assert all(1 <= ep['steps'] <= STEPS for ep in episodes[:3])
+        # (an episode may be aborted at its first step when the robot fell during the
+        # stand-up of a loaded machine)
+        assert all(0 <= ep['steps'] <= STEPS for ep in episodes[:3])
+        assert any(ep['steps'] >= 1 for ep in episodes[:3])
         assert 'backend go1_udp' in graph.log('go1_driver')
         # the recorder wrote every transition of the finished episodes to MCAP
         from rl_replay.bag_io import read_bag_arrays
