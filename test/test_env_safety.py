@@ -124,7 +124,15 @@ class FakeWorld:
         self.commands.append(msg)
 
     def start_episode(self):
-        return self.call(self.start_client)
+        # Until the env node has discovered the fake's reset service (DDS discovery can take
+        # seconds on a loaded machine) it refuses starts with that reason: ask again.
+        deadline = time.monotonic() + 15.0
+        while True:
+            result = self.call(self.start_client)
+            if result.success or 'is not available' not in result.message or \
+                    time.monotonic() > deadline:
+                return result
+            time.sleep(0.2)
 
     def ended(self):
         return [e for e in self.events if e.event != msgs.EpisodeEvent.STARTED]
