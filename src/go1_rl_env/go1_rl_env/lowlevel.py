@@ -115,10 +115,10 @@ class LowLevelLoop:
                 with self.lock:
                     self.state = reading
                     self.state_time = now
-        elif now - self.state_time > self.state_timeout_s:
-            if self.damping_reason != 'robot_silent':
-                self.damp(f'robot_silent: no state for {now - self.state_time:.2f} s')
-            self.state_time = now  # report again only after another full timeout
+        elif (now - self.state_time > self.state_timeout_s
+              and not self.damping_reason.startswith('robot_silent')):
+            # state_time stays the last arrival, so latest_state() keeps reporting the true age
+            self.damp(f'robot_silent: no state for {now - self.state_time:.2f} s')
         with self.lock:
             target, reason = self.target, self.damping_reason
             stale = target is not None and now - self.target_time > self.timeout_s
