@@ -193,6 +193,10 @@ def test_kill_each_node_mid_episode(tmp_path):
         last = max(e[2] for e in probe.events)
         wait_for(lambda: probe.end_of(last + 1) is not None, 180,
                  what='an episode after all restarts')
+        # The recorder has it too before the graph is stopped (on a loaded machine the end
+        # event can reach the probe well before the recorder has flushed it).
+        wait_for(lambda: f'episode {last + 1} flushed' in graph.log('rl_replay'), 60,
+                 what=f'the recorder to flush episode {last + 1}')
     finally:
         probe.close()
         graph.stop()

@@ -198,7 +198,10 @@ def test_use_sim_time_observations_follow_the_clock(tmp_path):
                 'task.overrides': f'{{"episode_steps": {STEPS}}}'},
         'sim_bridge': {'publish_clock': True, 'racecar.variant': 'nominal'},
         'racecar_driver': {'use_sim_time': True},
-        'rl_env': {'use_sim_time': True, 'env.recorder_node': '', 'env.warmup_s': 0.3},
+        # The probe answers from a Python callback; a loaded CI machine can take longer than
+        # the default 0.1 s watchdog (this test is about time stamps, not the watchdog).
+        'rl_env': {'use_sim_time': True, 'env.recorder_node': '', 'env.warmup_s': 0.3,
+                   'env.action_timeout_s': 0.5},
     }, tmp_path)
     graph = Graph(tmp_path, params, domain)
     context = rclpy.Context()
@@ -235,6 +238,9 @@ def test_use_sim_time_observations_follow_the_clock(tmp_path):
     try:
         graph.start_all(names={'sim_bridge', 'racecar_driver', 'rl_env'})
         assert start.wait_for_service(timeout_sec=60)
+        # The probe must have discovered the bridge's /clock before the episode, or the first
+        # observations arrive with no clock to compare against.
+        wait_for(lambda: clock[0] is not None, 60, what='/clock from the sim bridge')
 
         def started():
             future = start.call_async(Trigger.Request())
