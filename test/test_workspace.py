@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = {'rl_interfaces': 'ament_cmake', 'rl_core': 'ament_python',
             'rl_agent': 'ament_python', 'rl_replay': 'ament_python', 'rl_env': 'ament_python',
             'rl_experiments': 'ament_python', 'racecar_rl_env': 'ament_python',
-            'go1_rl_env': 'ament_python',
+            'go1_rl_env': 'ament_python', 'panda_rl_env': 'ament_python',
             'sim_bridge': 'ament_python'}
 
 
