@@ -12,7 +12,11 @@ source scripts/ros_env.sh
 set -u
 echo "[tests] ROS_DOMAIN_ID=$ROS_DOMAIN_ID ROS_AUTOMATIC_DISCOVERY_RANGE=$ROS_AUTOMATIC_DISCOVERY_RANGE"
 status=0
-colcon --log-base log test --base-paths src --event-handlers console_direct+ \
+# interface packages the bootstrap left to a system ROS 2 (not built here) have no tests
+skip=()
+for pkg in franka_msgs tf2_msgs; do [ -d "build/$pkg" ] || skip+=("$pkg"); done
+colcon --log-base log test --base-paths src ${skip[@]:+--packages-skip "${skip[@]}"} \
+  --event-handlers console_direct+ \
   --return-code-on-test-failure \
   --pytest-args -p no:cacheprovider --timeout=900 || status=$?
 colcon --log-base log test-result --verbose || status=$?

@@ -22,7 +22,7 @@ class Recorded:
         self.args, self.kwargs = args, kwargs
 
 
-def load_launch_description(monkeypatch):
+def load_launch_description(monkeypatch, plugin=PLUGIN):
     modules = {name: types.ModuleType(name) for name in (
         'launch', 'launch.actions', 'launch.conditions', 'launch.substitutions',
         'launch_ros', 'launch_ros.actions')}
@@ -36,9 +36,9 @@ def load_launch_description(monkeypatch):
     modules['launch_ros.actions'].Node = type('Node', (Recorded,), {})
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
-    path = pathlib.Path(PLUGIN.share_path('launch', PLUGIN.launch_file))
+    path = pathlib.Path(plugin.share_path('launch', plugin.launch_file))
     assert path.is_file(), f'{path} is not installed'
-    spec = importlib.util.spec_from_file_location('racecar_launch', path)
+    spec = importlib.util.spec_from_file_location(f'{plugin.robot}_launch', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.generate_launch_description()
@@ -72,3 +72,30 @@ def test_every_node_has_an_installed_executable_and_a_params_section():
         assert pathlib.Path(executable(spec.package, spec.executable)).is_file()
         assert 'ros__parameters' in sections[f'/**/{spec.name}'], spec.name
     assert sections['/**']['ros__parameters']['task']['name'] == PLUGIN.name
+
+
+def test_panda_launch_file_starts_its_registered_nodes_per_world(monkeypatch):
+    import yaml
+    from graph_harness import executable
+    from rl_core import registry
+    plugin = registry.load('panda_pick')
+    actions = load_launch_description(monkeypatch, plugin)
+    nodes = [a for a in actions if type(a).__name__ == 'Node']
+    assert [(n.kwargs['package'], n.kwargs['executable'], n.kwargs['name']) for n in nodes] \
+        == [(n.package, n.executable, n.name) for n in plugin.nodes]
+    only = {n.name: n.only for n in plugin.nodes}
+    assert only['sim_bridge'] == 'sim' and only['camera'] == 'hardware'
+    for node in nodes:
+        kind = {'sim': 'IfCondition', 'hardware': 'UnlessCondition'}.get(
+            only[node.kwargs['name']])
+        assert type(node.kwargs['condition']).__name__ == (kind or 'NoneType')
+    args = {a.args[0]: a.kwargs['default_value'] for a in actions
+            if type(a).__name__ == 'DeclareLaunchArgument'}
+    assert args['use_sim'] == 'true' and args['profile'] == 'sim'
+    # every node has its executable and a section in the parameter file of its world
+    for world, params_file in (('sim', plugin.params_file), ('hardware', 'panda_hardware.yaml')):
+        sections = yaml.safe_load(pathlib.Path(plugin.share_path('config', params_file))
+                                  .read_text())
+        for spec in plugin.graph_nodes(use_sim=world == 'sim'):
+            assert pathlib.Path(executable(spec.package, spec.executable)).is_file()
+            assert 'ros__parameters' in sections[f'/**/{spec.name}'], (params_file, spec.name)

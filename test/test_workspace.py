@@ -13,6 +13,7 @@ PACKAGES = {'rl_interfaces': 'ament_cmake', 'rl_core': 'ament_python',
             'rl_agent': 'ament_python', 'rl_replay': 'ament_python', 'rl_env': 'ament_python',
             'rl_experiments': 'ament_python', 'racecar_rl_env': 'ament_python',
             'go1_rl_env': 'ament_python', 'panda_rl_env': 'ament_python',
+            'franka_msgs': 'ament_cmake', 'tf2_msgs': 'ament_cmake',
             'sim_bridge': 'ament_python'}
 
 

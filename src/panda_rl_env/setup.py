@@ -14,6 +14,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,
@@ -25,7 +26,10 @@ setup(
     license='Apache-2.0',
     extras_require={'test': ['pytest']},
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'camera_node = panda_rl_env.camera_node:main',
+            'cube_pose_node = panda_rl_env.cube_pose_node:main',
+        ],
         # The robot registers its task and simulator by name.
         'sim2online.tasks': [
             'panda_pick = panda_rl_env.plugin:PLUGIN',

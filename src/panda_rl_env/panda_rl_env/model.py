@@ -67,7 +67,7 @@ def _joint(i: int, damping: float = 2.0) -> str:
 
 
 def camera_xyaxes(pos, target) -> Tuple[float, ...]:
-    """MuJoCo ``xyaxes`` of a camera at ``pos`` looking at ``target`` (world z up)."""
+    """Return the MuJoCo ``xyaxes`` of a camera at ``pos`` looking at ``target``."""
     f = np.asarray(target, float) - np.asarray(pos, float)
     f /= np.linalg.norm(f)
     right = np.cross(f, (0.0, 0.0, 1.0))
@@ -77,7 +77,7 @@ def camera_xyaxes(pos, target) -> Tuple[float, ...]:
 
 
 def mjcf(stiffness=STIFFNESS, home_q=None) -> str:
-    """The scene's MJCF (textures by file name: see ``assets``)."""
+    """Return the scene's MJCF (textures by file name: see ``assets``)."""
     kt, kr = stiffness
     dt, dr = 2 * np.sqrt(kt), 2 * np.sqrt(kr)
     cam = ' '.join(str(v) for v in camera_xyaxes(CAMERA['pos'], CAMERA['target']))
@@ -210,7 +210,7 @@ def mjcf(stiffness=STIFFNESS, home_q=None) -> str:
 
 
 def assets() -> Dict[str, bytes]:
-    """PNG textures of the cube faces by file name."""
+    """Return the PNG textures of the cube faces by file name."""
     return markers.face_pngs()
 
 
@@ -255,12 +255,12 @@ def home_joint_angles() -> Tuple[float, ...]:
 
 
 def load(stiffness=STIFFNESS) -> mujoco.MjModel:
-    """The scene with its ``home`` keyframe (arm at home, gripper open, cube below the tip)."""
+    """Load the scene with its ``home`` keyframe (arm home, gripper open, cube below)."""
     return _build(home_joint_angles(), stiffness)
 
 
 def ids(m: mujoco.MjModel) -> Dict[str, int]:
-    """Indices used by the simulators."""
+    """Return the indices the simulators use."""
     def obj(kind, name):
         return mujoco.mj_name2id(m, kind, name)
     o = mujoco.mjtObj

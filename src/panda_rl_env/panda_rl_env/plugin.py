@@ -1,14 +1,8 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
-"""
-The Panda's registration (entry point ``sim2online.tasks: panda_pick``).
+"""The Panda's registration (entry point ``sim2online.tasks: panda_pick``)."""
 
-Registered so far: the task, the batched simulator and the pretraining config. The
-franka_ros2 / RealSense drivers, the hardware adapter, the sim bridge plug-in and the launch
-file are not written yet (see the README's Panda section), so no node graph is registered.
-"""
-
-from rl_core.registry import RobotPlugin
+from rl_core.registry import NodeSpec, RobotPlugin
 
 PLUGIN = RobotPlugin(
     name='panda_pick',
@@ -17,6 +11,20 @@ PLUGIN = RobotPlugin(
                 '(MuJoCo, mujoco.batch, Cartesian impedance)',
     task='panda_rl_env.task:PandaPickTask',
     simulator='panda_rl_env.vector_env:PandaPickVectorEnv',
+    bridge='panda_rl_env.sim_bridge_plugin:PandaBridge',
+    adapter='panda_rl_env.ros_adapter:PandaAdapter',
     package='panda_rl_env',
+    launch_file='panda.launch.py',
+    params_file='panda.yaml',
     pretrain_config='panda_pretrain.yaml',
+    nodes=(
+        # In simulation the bridge plays franka_ros2 and the RealSense driver; on the robot
+        # franka_ros2 runs beside this graph and the camera node reads the RealSense.
+        NodeSpec('sim_bridge', 'sim_bridge_node', 'sim_bridge', only='sim'),
+        NodeSpec('panda_rl_env', 'camera_node', 'camera', only='hardware'),
+        NodeSpec('panda_rl_env', 'cube_pose_node', 'cube_pose'),
+        NodeSpec('rl_env', 'env_node', 'rl_env'),
+        NodeSpec('rl_agent', 'agent_node', 'rl_agent'),
+        NodeSpec('rl_replay', 'replay_node', 'rl_replay'),
+    ),
 )

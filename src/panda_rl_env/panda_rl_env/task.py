@@ -124,10 +124,12 @@ class PandaMeasurement:
         self.state = state
         self.pixels = pixels
         self.best: Optional[torch.Tensor] = None
+        #: A fault the robot's drivers found (e.g. 'cube_lost: ...'); ends the episode.
+        self.fault = ''
 
     @property
     def n(self) -> int:
-        """Number of robots."""
+        """Return the number of robots."""
         return self.state.shape[0]
 
     def field(self, name: str) -> torch.Tensor:
@@ -197,8 +199,11 @@ class GripperHistory:
         self.measurement: Optional[PandaMeasurement] = None
 
     def reset(self, m: PandaMeasurement, mask: torch.Tensor = None) -> None:
-        """Start from ``m`` (the robots in ``mask``, default all): open-gripper history, and
-        the start potentials as the best so far."""
+        """
+        Start from ``m`` (the robots in ``mask``, default all).
+
+        The gripper history is open again and the start potentials are the best so far.
+        """
         potentials = self.task.potentials(m)
         if mask is None or m.best is None:
             m.best = potentials
@@ -350,7 +355,9 @@ class PandaPickTask(Task):
         return ''
 
     def check_measurement(self, measurement: PandaMeasurement) -> None:
-        """Raise SafetyAbort on a non-finite field or an image of the wrong shape/type."""
+        """Raise SafetyAbort on a driver fault, a non-finite field or a wrong image."""
+        if measurement.fault:
+            raise SafetyAbort(measurement.fault)
         super().check_measurement(measurement.state)
         s = self.config.image_size
         px = measurement.pixels
@@ -360,17 +367,17 @@ class PandaPickTask(Task):
                               f'{got}')
 
     def metrics(self, m: PandaMeasurement) -> Dict[str, torch.Tensor]:
-        """Cube lift (m) and tip-cube distance (m) at the state reached."""
+        """Return the cube lift (m) and the tip-cube distance (m) at the state reached."""
         return {'cube_lift': cube_lift(self, m), 'tip_cube_distance': tip_cube_distance(m)}
 
     # ------------------------------------------------------------------ reward
     def potentials(self, m: PandaMeasurement) -> torch.Tensor:
-        """Unscaled potentials (N, 4) in the order of ``POTENTIALS``."""
+        """Return the unscaled potential values (N, 4), ordered as ``POTENTIALS``."""
         return torch.stack([self.REWARD_TERMS[name](self, None, m, None)
                             for name in POTENTIALS], dim=1)
 
     def shaped(self, potentials: torch.Tensor) -> torch.Tensor:
-        """R = sum of scaled potentials, (N,)."""
+        """Return R, the sum of the scaled potentials, (N,)."""
         scales = torch.tensor([self.config.reward_scales[n] for n in POTENTIALS],
                               device=potentials.device)
         return (potentials * scales).sum(-1)
@@ -404,5 +411,5 @@ class PandaPickTask(Task):
 
     def reward(self, terms: Dict[str, torch.Tensor]
                ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """The terms are already scaled (``reward_terms``): sum them."""
+        """Sum the terms (``reward_terms`` already scaled them)."""
         return sum(terms.values()), dict(terms)

@@ -183,14 +183,20 @@ class PandaWorld:
         self.mocap_pos[ids] = mp
         self.batch.forward(ids, stage=mujoco.mjtStage.mjSTAGE_VEL)
 
-    def command(self, targets: np.ndarray, closed: np.ndarray, ids=None) -> None:
-        """Set equilibrium positions (N, 3) and gripper states (N,) (all or ``ids``)."""
+    def command(self, targets: np.ndarray, closed: np.ndarray, ids=None,
+                finger_targets: Optional[np.ndarray] = None) -> None:
+        """
+        Set equilibrium positions (N, 3) and gripper states (N,) (all or ``ids``).
+
+        ``finger_targets`` (N,) (m per finger) replaces the open/closed gripper targets.
+        """
         ids = np.arange(self.num) if ids is None else ids
         mp = self.mocap_pos[ids]
         mp[:, 0] = targets
         self.mocap_pos[ids] = mp
         ctrl = self.ctrl[ids]
-        ctrl[:, self.ids['gripper']] = np.where(closed, 0.0, model.FINGER_MAX)
+        ctrl[:, self.ids['gripper']] = (np.where(closed, 0.0, model.FINGER_MAX)
+                                        if finger_targets is None else finger_targets)
         self.ctrl[ids] = ctrl
 
     def step(self, nstep: int) -> None:
@@ -212,7 +218,7 @@ class PandaWorld:
 
     # ------------------------------------------------------------------ camera
     def renderer(self, width: int, height: int) -> mujoco.Renderer:
-        """A renderer of this size (kept)."""
+        """Return a renderer of this size (kept)."""
         key = (width, height)
         if key not in self._renderers:
             self._renderers[key] = mujoco.Renderer(self.model, height, width)

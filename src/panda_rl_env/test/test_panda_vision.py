@@ -68,8 +68,8 @@ def test_cube_position_from_aruco_matches_the_simulator_within_15mm():
         assert found is not None, f'no marker seen at y={y:.3f}'
         assert set(found.ids) <= set(markers.MARKER_IDS)
         errors.append(np.linalg.norm(found.center_base - truth))
-    print('ArUco cube position error (m): mean %.4f max %.4f' % (np.mean(errors),
-                                                                  np.max(errors)))
+    print(f'ArUco cube position error (m): mean {np.mean(errors):.4f} '
+          f'max {np.max(errors):.4f}')
     assert max(errors) < 0.015
     # no cube in view: no detection
     world.reset(np.arange(1), np.array([[0.661, 2.0]]), np.zeros(1))
