@@ -198,3 +198,43 @@ def test_panda_faults_refuse_bring_up_and_abort_a_failing_grasp(tmp_path):
     finally:
         probe.close()
         graph.stop()
+
+
+def test_sim_to_sim_cube_pose_from_the_bridge_camera_matches_the_truth(tmp_path):
+    """Bridge camera -> ArUco node over DDS: the estimate against the simulator's truth."""
+    import threading
+    from geometry_msgs.msg import PoseStamped
+    from rl_core import ros_qos
+    pi0 = write_untrained_panda(tmp_path)
+    domain = 90 + os.getpid() % 30
+    params = params_with(overrides_for(tmp_path, pi0, sim_bridge={
+        'panda.variant': 'nominal', 'panda.camera_hz': 10.0}), tmp_path, source=PARAMS)
+    graph = Graph(tmp_path, params, domain)
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=domain)
+    node = rclpy.create_node('cube_probe', context=context)
+    seen, truth = [], []
+    node.create_subscription(PoseStamped, 'cube_pose', seen.append, ros_qos.SENSOR)
+    node.create_subscription(PoseStamped, 'sim/cube_truth', truth.append, ros_qos.SENSOR)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        graph.start('sim_bridge', 'sim_bridge_node', 'sim_bridge')
+        graph.start('panda_rl_env', 'cube_pose_node', 'cube_pose')
+        wait_for(lambda: len(seen) >= 5 and truth, 90, what='cube poses from the ArUco node')
+        true = {(t.header.stamp.sec, t.header.stamp.nanosec): t.pose.position for t in truth}
+        errors = []
+        for est in seen:
+            key = (est.header.stamp.sec, est.header.stamp.nanosec)
+            if key in true:
+                a, b = est.pose.position, true[key]
+                errors.append(np.linalg.norm([a.x - b.x, a.y - b.y, a.z - b.z]))
+        print(f'{len(errors)} frames, cube position error mean {np.mean(errors) * 1000:.1f} '
+              f'mm, max {np.max(errors) * 1000:.1f} mm')
+        assert len(errors) >= 3 and max(errors) < 0.015
+        assert seen[-1].header.frame_id == 'fr3_link0'
+    finally:
+        executor.shutdown()
+        rclpy.shutdown(context=context)
+        graph.stop()

@@ -18,7 +18,9 @@ fr3_jazzy names), so the Panda adapter and the ArUco node run unchanged:
   off its calibration, so the ArUco node's estimate carries a calibration error as on a
   robot);
 - ``sim/reset`` (std_srvs/Trigger): the simulated operator puts the cube back on the table
-  at a fresh start position.
+  at a fresh start position;
+- ``sim/cube_truth`` (PoseStamped): the simulator's cube centre with every camera frame,
+  for checking the ArUco estimate (nothing on the robot side subscribes it).
 
 Faults for tests: ``<name>.controller_follows: false`` plays franka_ros2 jazzy's stock
 example controller (equilibrium poses ignored), ``<name>.grasp_fails: true`` makes every
@@ -88,6 +90,7 @@ class PandaBridge:
         self.image_pub = node.create_publisher(Image, 'camera/color/image_raw', ros_qos.SENSOR)
         self.info_pub = node.create_publisher(CameraInfo, 'camera/color/camera_info',
                                               ros_qos.SENSOR)
+        self.truth_pub = node.create_publisher(PoseStamped, 'sim/cube_truth', ros_qos.SENSOR)
         node.create_subscription(PoseStamped, p.equilibrium_pose, self.on_equilibrium, 10)
         self.servers = [
             ActionServer(node, Move, p.gripper_move, self.execute_move),
@@ -246,6 +249,14 @@ class PandaBridge:
             info.p = self.k[:3] + [0.0] + self.k[3:6] + [0.0] + self.k[6:] + [0.0]
             self.image_pub.publish(img)
             self.info_pub.publish(info)
+            truth = PoseStamped()
+            truth.header.stamp = stamp
+            truth.header.frame_id = pose.header.frame_id
+            c = self.world.cube()[0]
+            truth.pose.position.x, truth.pose.position.y, truth.pose.position.z = (
+                float(v) for v in c)
+            truth.pose.orientation.w = 1.0
+            self.truth_pub.publish(truth)
 
     def deactivate(self):
         """Release waiting gripper goals."""
