@@ -149,7 +149,7 @@ class PandaAdapter(HardwareAdapter):
         self.Grasp, self.Move = Grasp, Move
         self.target = np.array(task.config.home, float)
         self.gripper_closed = False
-        self.gripper_goal = None
+        self.gripper_seq = 0
         self.fault = ''
         self.in_episode = False
         self.far_since = None
@@ -294,7 +294,14 @@ class PandaAdapter(HardwareAdapter):
             self.send_gripper(closed)
 
     def send_gripper(self, closed: bool, done=None) -> None:
-        """Grasp (closed) or open; a rejected or failed goal becomes a fault (or ``done``)."""
+        """
+        Grasp (closed) or open; a rejected or failed goal becomes a fault (or ``done``).
+
+        Only the newest gripper goal counts: the gripper preempts a running goal with a new
+        one, and the result of a superseded goal is ignored.
+        """
+        self.gripper_seq += 1
+        seq = self.gripper_seq
         if closed:
             goal = self.Grasp.Goal()
             goal.width, goal.speed, goal.force = 0.0, self.gripper_speed, self.grasp_force
@@ -306,6 +313,8 @@ class PandaAdapter(HardwareAdapter):
             client, what = self.move_client, 'move (open)'
 
         def fail(text):
+            if seq != self.gripper_seq:
+                return   # superseded by a newer gripper command
             if done is not None:
                 done(False, text)
             elif self.in_episode:

@@ -36,7 +36,7 @@ from panda_rl_env import model
 from panda_rl_env.cv_bridge_compat import CvBridge
 from panda_rl_env.franka_profile import load_profile
 from panda_rl_env.markers import intrinsics_from_fovy
-from panda_rl_env.vector_env import PandaWorld
+from panda_rl_env.vector_env import GRIPPER_SPEED, PandaWorld
 from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 from rclpy.action import ActionServer
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -100,6 +100,7 @@ class PandaBridge:
         node.create_service(Trigger, 'sim/reset', self.on_reset)
         self.target = np.array(model.HOME_TIP, float)
         self.finger_target = model.FINGER_MAX
+        self.finger_speed = GRIPPER_SPEED
         self.gripper_waiters = []
         node.get_logger().info(f'Panda: variant {variant}, franka names of profile '
                                f'{p.name}, camera {self.width}x{self.height} at '
@@ -142,9 +143,14 @@ class PandaBridge:
                             f'{np.round(tip, 3).tolist()})')
         return response
 
-    async def _run_gripper(self, finger_target: float) -> float:
+    async def _run_gripper(self, finger_target: float, speed: float) -> float:
         """Drive the fingers to a target, wait until they settle and return the width."""
+        # a newer gripper goal preempts the running one (its result: aborted, 'preempted')
+        for waiter in self.gripper_waiters:
+            waiter[0].set_result(None)
+        self.gripper_waiters = []
         self.finger_target = finger_target
+        self.finger_speed = min(max(speed, 0.005), 0.2)
         future = Future()
         self.gripper_waiters.append([future, self.sim_time, None])
         return await future
@@ -158,7 +164,11 @@ class PandaBridge:
             result.success, result.error = False, f'width {goal.width} or speed {goal.speed} ' \
                 'out of range'
             return result
-        width = await self._run_gripper(goal.width / 2)
+        width = await self._run_gripper(goal.width / 2, goal.speed)
+        if width is None:
+            goal_handle.abort()
+            result.success, result.error = False, 'preempted by a newer gripper goal'
+            return result
         result.success = abs(width - goal.width) < 0.005
         result.error = '' if result.success else f'reached {width:.4f} m of {goal.width:.4f}'
         goal_handle.succeed()
@@ -168,7 +178,11 @@ class PandaBridge:
         """Close with force; success when the width ends within the epsilon window."""
         goal = goal_handle.request
         result = Grasp.Result()
-        width = await self._run_gripper(0.0)
+        width = await self._run_gripper(0.0, goal.speed)
+        if width is None:
+            goal_handle.abort()
+            result.success, result.error = False, 'preempted by a newer gripper goal'
+            return result
         ok = goal.width - goal.epsilon.inner <= width <= goal.width + goal.epsilon.outer
         result.success = bool(ok) and not self.grasp_fails
         if self.grasp_fails:
@@ -181,9 +195,13 @@ class PandaBridge:
 
     async def execute_homing(self, goal_handle):
         """Open fully."""
-        await self._run_gripper(model.FINGER_MAX)
-        goal_handle.succeed()
+        width = await self._run_gripper(model.FINGER_MAX, GRIPPER_SPEED)
         result = Homing.Result()
+        if width is None:
+            goal_handle.abort()
+            result.success, result.error = False, 'preempted by a newer gripper goal'
+            return result
+        goal_handle.succeed()
         result.success = True
         return result
 
@@ -203,7 +221,8 @@ class PandaBridge:
             if self.follows:
                 self.target = target
         self.world.command(self.target[None], np.array([False]),
-                           finger_targets=np.array([self.finger_target]))
+                           finger_targets=np.array([self.finger_target]), dt=dt,
+                           speed=self.finger_speed)
         self.world.step(max(1, int(round(dt / self.world.substep_dt))))
         self.sim_time += dt
         fingers = self.world.fingers()[0]

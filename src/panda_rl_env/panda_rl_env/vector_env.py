@@ -39,6 +39,9 @@ RANDOMIZATION = {
     'stiffness_scale': (0.7, 1.3),
     'delay_steps': (0, 1),                # control periods, inclusive
 }
+#: The hand's speed as a width rate (m/s): franka_msgs Move/Grasp ``speed``, the adapter's
+#: default ``gripper_speed``.
+GRIPPER_SPEED = 0.1
 VARIANTS: Dict[str, Dict] = {
     'sim': {'randomize': True},
     'nominal': {'randomize': False, 'cube_mass': 0.1, 'cube_friction': 1.0,
@@ -103,6 +106,7 @@ class PandaWorld:
         self.light = np.full(num, 0.5)
         self.cube_half = np.full(num, model.CUBE_HALF)
         self.delay = np.zeros(num, np.int64)
+        self.finger_ctrl = np.full(num, model.FINGER_MAX)
         self.image_size = image_size
         self._renderers = {}
         self._scratch = mujoco.MjData(self.model)
@@ -181,22 +185,32 @@ class PandaWorld:
         mp = self.mocap_pos[ids]
         mp[:, 0] = model.HOME_TIP
         self.mocap_pos[ids] = mp
+        self.finger_ctrl[ids] = model.FINGER_MAX
         self.batch.forward(ids, stage=mujoco.mjtStage.mjSTAGE_VEL)
 
     def command(self, targets: np.ndarray, closed: np.ndarray, ids=None,
-                finger_targets: Optional[np.ndarray] = None) -> None:
+                finger_targets: Optional[np.ndarray] = None, dt: Optional[float] = None,
+                speed: float = GRIPPER_SPEED) -> None:
         """
         Set equilibrium positions (N, 3) and gripper states (N,) (all or ``ids``).
 
-        ``finger_targets`` (N,) (m per finger) replaces the open/closed gripper targets.
+        ``finger_targets`` (N,) (m per finger) replaces the open/closed gripper targets. The
+        finger target moves at most ``speed`` / 2 x ``dt`` per call (the hand's speed,
+        ``speed`` as a width rate in m/s, as in franka's Move/Grasp goals); ``dt`` None
+        jumps at once.
         """
         ids = np.arange(self.num) if ids is None else ids
         mp = self.mocap_pos[ids]
         mp[:, 0] = targets
         self.mocap_pos[ids] = mp
+        want = (np.where(closed, 0.0, model.FINGER_MAX) if finger_targets is None
+                else np.asarray(finger_targets, float))
+        if dt is not None:
+            step = speed / 2 * dt
+            want = np.clip(want, self.finger_ctrl[ids] - step, self.finger_ctrl[ids] + step)
+        self.finger_ctrl[ids] = want
         ctrl = self.ctrl[ids]
-        ctrl[:, self.ids['gripper']] = (np.where(closed, 0.0, model.FINGER_MAX)
-                                        if finger_targets is None else finger_targets)
+        ctrl[:, self.ids['gripper']] = want
         self.ctrl[ids] = ctrl
 
     def step(self, nstep: int) -> None:
@@ -337,7 +351,7 @@ class PandaPickVectorEnv(gym.vector.VectorEnv):
         self.targets = self.task.next_target(torch.from_numpy(self.targets).float(), tip,
                                              applied_t).double().numpy()
         self.closed = self.task.gripper_closed(applied_t).numpy()
-        self.world.command(self.targets, self.closed)
+        self.world.command(self.targets, self.closed, dt=self.dt)
         self.world.step(self.substeps)
         prev = self.measurement
         m = self._measure()
