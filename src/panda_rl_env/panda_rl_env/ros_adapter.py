@@ -158,6 +158,8 @@ class PandaAdapter(HardwareAdapter):
         self.stalest = p.current_pose
         self.bring_up = 'pending'
         self.bring_up_timer = None
+        self.reset_timer = None
+        self.hold = None
 
     # ------------------------------------------------------------------ inputs
     def now(self) -> float:
@@ -284,6 +286,7 @@ class PandaAdapter(HardwareAdapter):
         if tip is None:
             return
         self.in_episode = True
+        self.hold = None
         self.target = self.task.next_target(torch.from_numpy(self.target).float().unsqueeze(0),
                                             torch.from_numpy(tip).float().unsqueeze(0),
                                             a)[0].double().numpy()
@@ -340,15 +343,35 @@ class PandaAdapter(HardwareAdapter):
             return
         client.send_goal_async(goal).add_done_callback(on_goal)
 
+    def cancel_reset(self) -> None:
+        """End a running reset's homing motion or bring-up check (abort, e-stop)."""
+        if self.reset_timer is not None:
+            self.reset_timer.cancel()
+            self.node.destroy_timer(self.reset_timer)
+            self.reset_timer = None
+        if self.bring_up == 'running' and self.bring_up_timer is not None:
+            self.bring_up_timer.cancel()
+            self.bring_up = 'pending'
+
     def stop(self) -> None:
-        """Hold still: the equilibrium goes to the measured tip (the gripper stays)."""
+        """
+        Hold still at the pose where the arm was stopped (the gripper stays as it is).
+
+        The env node calls this every tick between episodes: the first call fixes the hold
+        pose (the measured tip, inside the workspace), later calls repeat it; while a reset
+        or the bring-up check moves the arm, that motion is what is commanded.
+        """
         self.in_episode = False
-        tip = self.tip()
-        if tip is None:
+        if self.reset_timer is not None or self.bring_up == 'running':
             return
-        low = np.array(self.task.config.workspace_low)
-        high = np.array(self.task.config.workspace_high)
-        self.target = np.clip(tip, low, high)
+        if self.hold is None:
+            tip = self.tip()
+            if tip is None:
+                return
+            low = np.array(self.task.config.workspace_low)
+            high = np.array(self.task.config.workspace_high)
+            self.hold = np.clip(tip, low, high)
+        self.target = self.hold.copy()
         self.publish_equilibrium(self.target)
 
     # ------------------------------------------------------------------ readiness
@@ -402,6 +425,7 @@ class PandaAdapter(HardwareAdapter):
                 return
             self.bring_up_timer.cancel()
             self.target = start
+            self.hold = start.copy()
             self.publish_equilibrium(start)
         self.publish_equilibrium(goal)
         self.bring_up_timer = self.node.create_timer(0.05, tick)
@@ -410,6 +434,8 @@ class PandaAdapter(HardwareAdapter):
     def reset(self) -> ResetFuture:
         """Recover errors, put the cube back (sim), open, go home, wait for the cube."""
         future = ResetFuture()
+        self.cancel_reset()
+        self.hold = None
         self.fault = ''
         self.in_episode = False
         self.far_since = None
@@ -481,19 +507,18 @@ class PandaAdapter(HardwareAdapter):
                            and self.parts['cube'][0].pose.position.z <= self.cube_rest_z)
                 if frac >= 1.0 and tip is not None and \
                         np.linalg.norm(tip - home) <= self.home_tolerance and cube_ok:
-                    timer.cancel()
-                    self.node.destroy_timer(timer)
+                    self.cancel_reset()
+                    self.hold = home.copy()
                     self.last_cube_seen = self.now()
                     future.set_result(True, 'home, gripper open, cube on the table')
-                if future.done() and not future.ok:
-                    timer.cancel()
-            timer = self.node.create_timer(1.0 / self.task.control_hz, tick)
+            self.reset_timer = self.node.create_timer(1.0 / self.task.control_hz, tick)
 
         steps.extend([put_cube_back, open_gripper, go_home])
         recover()
         return future
 
     def cleanup(self) -> None:
-        """Nothing held beyond the node's own entities."""
+        """Cancel the timers."""
         if self.bring_up_timer is not None:
             self.bring_up_timer.cancel()
+        self.cancel_reset()

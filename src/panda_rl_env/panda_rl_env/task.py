@@ -284,17 +284,24 @@ class PandaPickTask(Task):
         return action[:, 2] > 0.0
 
     def action_to_command(self, action) -> Dict[str, float]:
-        """Convert one action into metres of equilibrium motion and the gripper state."""
+        """
+        Convert one action into metres of equilibrium motion and the gripper command.
+
+        ``gripper`` keeps the policy's value (the hand closes while it is > 0, which
+        ``gripper_close`` states as 1/0).
+        """
         a = torch.as_tensor(action, dtype=torch.float32).reshape(-1).clamp(-1.0, 1.0)
         return {'dy': float(a[0]) * self.config.action_step,
                 'dz': float(a[1]) * self.config.action_step,
+                'gripper': float(a[2]),
                 'gripper_close': 1.0 if float(a[2]) > 0.0 else 0.0}
 
     def command_to_action(self, command: Dict[str, float]) -> torch.Tensor:
         """Convert a command back into the normalised action (clipped)."""
         s = self.config.action_step
-        a = torch.tensor([[command['dy'] / s, command['dz'] / s,
-                           1.0 if command['gripper_close'] > 0.5 else -1.0]])
+        grip = command['gripper'] if 'gripper' in command else (
+            1.0 if command['gripper_close'] > 0.5 else -1.0)
+        a = torch.tensor([[command['dy'] / s, command['dz'] / s, grip]])
         return a.clamp(-1.0, 1.0)
 
     # ------------------------------------------------------------------ episode

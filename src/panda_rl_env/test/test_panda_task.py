@@ -51,8 +51,10 @@ def test_actions_move_the_equilibrium_5mm_per_unit_in_y_and_z_only():
     out = task.next_target(target, tip, torch.tensor([[0.0, 1.0, 0.0]]))
     assert float(out[0, 2]) == pytest.approx(0.03 + task.config.max_lag, abs=1e-6)
     cmd = task.action_to_command([0.4, -1.0, 0.2])
-    assert cmd == pytest.approx({'dy': 0.002, 'dz': -0.005, 'gripper_close': 1.0})
-    assert task.command_to_action(cmd)[0].tolist() == pytest.approx([0.4, -1.0, 1.0])
+    assert cmd == pytest.approx({'dy': 0.002, 'dz': -0.005, 'gripper': 0.2,
+                                 'gripper_close': 1.0})
+    assert task.command_to_action(cmd)[0].tolist() == pytest.approx([0.4, -1.0, 0.2])
+    assert task.command_to_action({'dy': 0.0, 'dz': 0.0, 'gripper_close': 0.0})[0, 2] == -1.0
 
 
 def test_reward_is_progress_only_and_its_terms_add_up():

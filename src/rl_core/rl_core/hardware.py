@@ -13,7 +13,11 @@ adapter's parameters under ``prefix``, create its topics), then per control step
 
 A reset is a ``ResetFuture`` the adapter completes from its callbacks; the node checks it at
 the control rate and aborts the episode with the adapter's message if it fails, or with a
-timeout reason if it does not finish within the node's ``reset_timeout_s``.
+timeout reason if it does not finish within the node's ``reset_timeout_s``. Between
+episodes (also while a reset runs) the node calls ``stop()`` every tick as a keep-alive; an
+adapter whose reset moves the robot itself keeps that motion going through it. On an abort
+or an e-stop the node first calls ``cancel_reset()``: any motion of a running reset ends
+there, and ``stop()`` then holds the robot.
 """
 
 import abc
@@ -76,6 +80,9 @@ class HardwareAdapter(abc.ABC):
     def reset(self) -> ResetFuture:
         """Bring the robot to a start state; default: nothing to do (operator places it)."""
         return ResetFuture.finished(True, 'no automatic reset')
+
+    def cancel_reset(self) -> None:
+        """Abandon a running reset (abort, e-stop): end any motion it commands."""
 
     def describe_source(self) -> str:
         """Name of the measurement source, used in stale/missing-data messages."""

@@ -158,6 +158,7 @@ class EnvNode(Node):
                 self.get_logger().info('e-stop input released; the e-stop stays latched until '
                                        'rl/release_estop is called')
             return
+        self.adapter.cancel_reset()
         self.adapter.stop()
         if not self.estop:
             self.get_logger().error('e-stop: robot commanded to stop; latched')
@@ -339,6 +340,7 @@ class EnvNode(Node):
 
     def abort(self, reason: str):
         """Stop the robot and end the episode with a logged reason."""
+        self.adapter.cancel_reset()
         self.adapter.stop()
         self.get_logger().error(f'episode {self.episode_id} aborted: {reason}; robot '
                                 'commanded to stop')
