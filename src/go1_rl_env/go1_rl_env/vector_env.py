@@ -22,7 +22,7 @@ import gymnasium as gym
 import mujoco
 from mujoco import batch as mj_batch
 import numpy as np
-from rl_core.simulator import spaces_for
+from rl_core.simulator import spaces_for, task_step
 import torch
 
 SUBSTEPS_DEFAULT = 5
@@ -201,19 +201,12 @@ class Go1JoystickVectorEnv(gym.vector.VectorEnv):
         prev = self.measurement
         m = self._measure()
         # commands resample at exponential intervals (after the reward of this step)
-        terms = self.task.reward_terms(prev, m, action)
-        reward, scaled = self.task.reward(terms)
-        self.history.push(m, action)
         self.steps += 1
-        self.returns += reward
-        terminated = self.task.terminated(m)
-        truncated = torch.from_numpy(self.steps >= self.task.episode_steps) & ~terminated
-        done = terminated | truncated
-        final_obs = self.history.state()
-        info = {'final_obs': final_obs, 'episode_done': done,
-                'success': done & ~terminated & self.task.success(m),
-                'episode_return': self.returns.clone(), 'reward_terms': scaled,
-                'metrics': self.task.metrics(m)}
+        reward, terminated, truncated, info = task_step(self.task, self.history, prev, m,
+                                                        action, self.steps, self.returns,
+                                                        observe=self.history.state)
+        done = info['episode_done']
+        final_obs = info['final_obs']
         resample = self.task.resample_mask(self.num_envs, self.generator).numpy()
         if resample.any():
             idx = np.nonzero(resample)[0]

@@ -25,7 +25,7 @@ from mujoco import batch as mj_batch
 import numpy as np
 from panda_rl_env import model, vision
 from panda_rl_env.task import MEASUREMENT_DIM, PandaMeasurement, PandaPickTask, SLICES
-from rl_core.simulator import spaces_for
+from rl_core.simulator import spaces_for, task_step
 import torch
 
 #: Randomisation ranges of the ``sim`` variant.
@@ -355,19 +355,11 @@ class PandaPickVectorEnv(gym.vector.VectorEnv):
         self.world.step(self.substeps)
         prev = self.measurement
         m = self._measure()
-        terms = self.task.reward_terms(prev, m, action)
-        reward, scaled = self.task.reward(terms)
-        self.history.push(m, action)
         self.steps += 1
-        self.returns += reward
-        terminated = self.task.terminated(m)
-        truncated = torch.from_numpy(self.steps >= self.task.episode_steps) & ~terminated
-        done = terminated | truncated
-        final_obs = self.history.observation()
-        info = {'final_obs': final_obs, 'episode_done': done,
-                'success': done & ~terminated & self.task.success(m),
-                'episode_return': self.returns.clone(), 'reward_terms': scaled,
-                'metrics': self.task.metrics(m)}
+        reward, terminated, truncated, info = task_step(self.task, self.history, prev, m,
+                                                        action, self.steps, self.returns)
+        done = info['episode_done']
+        final_obs = info['final_obs']
         if bool(done.any()):
             ids = np.nonzero(done.numpy())[0]
             self._reset_ids(ids)

@@ -54,3 +54,29 @@ def select_obs(mask: torch.Tensor, a, b):
             pix = torch.where(mask.view(-1, 1, 1, 1), a.pixels, b.pixels)
         return Observation(torch.where(mask.unsqueeze(-1), a.state, b.state), pix)
     return torch.where(mask.unsqueeze(-1), a, b)
+
+
+def task_step(task, history, prev, m, action, steps, returns, observe=None):
+    """
+    Do the task's part of one vector-env step (shared by the robots' simulators).
+
+    Computes the reward of ``prev`` -> ``m`` under ``action`` with the task's terms, pushes
+    ``m`` into the observation ``history``, adds the reward to ``returns`` (in place) and
+    decides termination (the task's) and truncation (``steps``, already counting this step,
+    reaching ``episode_steps``). Returns (reward, terminated, truncated, info) with the
+    ``INFO_KEYS``; ``final_obs`` is ``observe()`` (default ``history.observation``) of the
+    state reached, before any reset.
+    """
+    terms = task.reward_terms(prev, m, action)
+    reward, scaled = task.reward(terms)
+    history.push(m, action)
+    returns += reward
+    terminated = task.terminated(m)
+    truncated = torch.as_tensor(steps >= task.episode_steps) & ~terminated
+    done = terminated | truncated
+    final_obs = (observe or history.observation)()
+    info = {'final_obs': final_obs, 'episode_done': done,
+            'success': done & ~terminated & task.success(m),
+            'episode_return': returns.clone(), 'reward_terms': scaled,
+            'metrics': task.metrics(m)}
+    return reward, terminated, truncated, info
