@@ -29,11 +29,11 @@ from the equilibrium for ``follow_timeout_s``). A lost camera or arm shows as st
 Bring-up: before the first episode the adapter moves the equilibrium ``bring_up_offset`` up
 and refuses to start episodes until the measured tip has followed (franka_ros2 jazzy's
 stock example controller ignores equilibrium poses: a user learns it here, not mid-episode).
-Reset: error recovery (action or service, per profile), the optional ``reset_service``
-(``sim/reset`` in simulation: the simulated operator puts the cube back), gripper open, the
-equilibrium back home at ``home_speed``, then wait until the tip is home and the cube rests
-on the table in view (on the robot a person puts it back; ``require_operator_ack`` of the env
-node adds a confirmation).
+Reset: error recovery (action or service, per profile), gripper open, the equilibrium back
+home at ``home_speed``; once the tip is home, the optional ``reset_service`` (``sim/reset`` in
+simulation: the simulated operator puts the cube back), then wait until the cube rests on the
+table in view (on the robot a person puts it back; ``require_operator_ack`` of the env node
+adds a confirmation). An abort or e-stop cancels a running reset (``cancel_reset``).
 """
 
 import collections
@@ -159,6 +159,7 @@ class PandaAdapter(HardwareAdapter):
         self.bring_up = 'pending'
         self.bring_up_timer = None
         self.reset_timer = None
+        self.reset_gen = 0
         self.hold = None
 
     # ------------------------------------------------------------------ inputs
@@ -345,6 +346,7 @@ class PandaAdapter(HardwareAdapter):
 
     def cancel_reset(self) -> None:
         """End a running reset's homing motion or bring-up check (abort, e-stop)."""
+        self.reset_gen += 1
         if self.reset_timer is not None:
             self.reset_timer.cancel()
             self.node.destroy_timer(self.reset_timer)
@@ -432,7 +434,7 @@ class PandaAdapter(HardwareAdapter):
 
     # ------------------------------------------------------------------ reset
     def reset(self) -> ResetFuture:
-        """Recover errors, put the cube back (sim), open, go home, wait for the cube."""
+        """Recover errors, open, go home, have the cube put back, wait until it is."""
         future = ResetFuture()
         self.cancel_reset()
         self.hold = None
@@ -445,7 +447,11 @@ class PandaAdapter(HardwareAdapter):
         def fail(text):
             future.set_result(False, text)
 
+        gen = self.reset_gen
+
         def next_step(ok=True, text=''):
+            if gen != self.reset_gen or future.done():
+                return   # cancelled (abort, e-stop) or superseded by a newer reset
             if not ok:
                 fail(text)
             elif steps:
@@ -461,7 +467,7 @@ class PandaAdapter(HardwareAdapter):
                 def on_goal(f):
                     handle = f.result()
                     if handle is None or not handle.accepted:
-                        fail('error recovery goal rejected')
+                        next_step(False, 'error recovery goal rejected')
                         return
                     handle.get_result_async().add_done_callback(lambda _: next_step())
                 self.recovery.send_goal_async(ErrorRecovery.Goal()).add_done_callback(on_goal)
@@ -471,20 +477,6 @@ class PandaAdapter(HardwareAdapter):
                     return
                 self.recovery.call_async(self.recovery.srv_type.Request()).add_done_callback(
                     lambda _: next_step())
-
-        def put_cube_back():
-            if self.reset_client is None:
-                next_step()
-                return
-
-            def done(call):
-                result = call.result()
-                if result is None or not result.success:
-                    fail(f'reset service {self.reset_service} failed: '
-                         f'{result.message if result is not None else call.exception()}')
-                    return
-                next_step()
-            self.reset_client.call_async(Trigger.Request()).add_done_callback(done)
 
         def open_gripper():
             self.gripper_closed = False
@@ -496,24 +488,40 @@ class PandaAdapter(HardwareAdapter):
             dist = float(np.linalg.norm(home - start))
             duration = max(dist / self.home_speed, 1e-3)
             began = self.now()
+            asked = [False]
+
+            def cube_put_back(call):
+                result = call.result()
+                if result is None or not result.success:
+                    next_step(False, f'reset service {self.reset_service} failed: '
+                              f'{result.message if result is not None else call.exception()}')
 
             def tick():
+                if gen != self.reset_gen or future.done():
+                    return
                 frac = min(1.0, (self.now() - began) / duration)
                 self.target = start + frac * (home - start)
                 self.publish_equilibrium(self.target)
                 tip = self.tip()
+                if frac < 1.0 or tip is None or np.linalg.norm(tip - home) > self.home_tolerance:
+                    return
+                # home: now the cube goes back on the table (a person; sim/reset in sim)
+                if self.reset_client is not None and not asked[0]:
+                    asked[0] = True
+                    self.reset_client.call_async(Trigger.Request()).add_done_callback(
+                        cube_put_back)
+                    return
                 cube_ok = ('cube' in self.parts
                            and self.now() - self.parts['cube'][1] <= self.cube_fresh_s
                            and self.parts['cube'][0].pose.position.z <= self.cube_rest_z)
-                if frac >= 1.0 and tip is not None and \
-                        np.linalg.norm(tip - home) <= self.home_tolerance and cube_ok:
+                if cube_ok:
                     self.cancel_reset()
                     self.hold = home.copy()
                     self.last_cube_seen = self.now()
                     future.set_result(True, 'home, gripper open, cube on the table')
             self.reset_timer = self.node.create_timer(1.0 / self.task.control_hz, tick)
 
-        steps.extend([put_cube_back, open_gripper, go_home])
+        steps.extend([open_gripper, go_home])
         recover()
         return future
 
