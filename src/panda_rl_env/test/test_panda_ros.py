@@ -198,3 +198,22 @@ def test_adapter_faults_have_specific_reasons_and_stop_holds_the_arm(ros):
             rig.task.check_measurement(m)
     finally:
         rig.close()
+
+
+def test_a_lost_camera_shows_as_stale_data_naming_the_image_topic(ros):
+    rig = Rig(ros)
+    try:
+        rig.send()
+        assert spin_until(ros, lambda: rig.adapter.latest() is not None, 5)
+        image_time = rig.adapter.parts['image'][1]
+        for _ in range(5):   # the arm and the gripper keep talking, the camera does not
+            pose = PoseStamped()
+            pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = model.HOME_TIP
+            rig.pose_pub.publish(pose)
+            rig.js_pub.publish(JointState(position=[0.04, 0.04]))
+            spin_until(ros, lambda: False, 0.1)
+        _, arrived = rig.adapter.latest()
+        assert arrived == image_time   # the env node's stale_state check sees the camera age
+        assert rig.adapter.describe_source() == '/camera/color/image_raw'
+    finally:
+        rig.close()
