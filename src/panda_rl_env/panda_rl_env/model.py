@@ -46,6 +46,9 @@ TIMESTEP = 0.002
 CAMERA = {'pos': (1.06, -0.05, 0.32), 'target': (0.661, -0.05, 0.10), 'fovy': 45.0}
 #: Default impedance (translational N/m, rotational N m/rad; damping ratio of 2 sqrt(K)).
 STIFFNESS = (600.0, 30.0)
+#: Squeezing force of the hand (N): the adapter's default Grasp force (the Franka Hand
+#: allows up to 70 N continuous); a Grasp goal's ``force`` sets it in the bridge.
+GRASP_FORCE = 20.0
 _INERTIAL = {  # mass (kg), centre of mass (m): public Panda inertial data, rounded
     'link1': (4.97, (0.0035, 0.0294, -0.1087)), 'link2': (0.65, (-0.0031, -0.0283, 0.1070)),
     'link3': (3.23, (0.0275, 0.0392, -0.0665)), 'link4': (3.59, (-0.0532, 0.1047, 0.0275)),
@@ -202,7 +205,7 @@ def mjcf(stiffness=STIFFNESS, home_q=None) -> str:
     <position name="imp_rz" site="tcp" refsite="equilibrium" gear="0 0 0 0 0 1" kp="{kr}"
               kv="{dr}" forcerange="-10 10"/>
     <position name="gripper" joint="finger_joint1" kp="2000" kv="0" ctrlrange="0 {FINGER_MAX}"
-              forcerange="-35 35"/>
+              forcerange="-{GRASP_FORCE} {GRASP_FORCE}"/>
   </actuator>
   {key}
 </mujoco>

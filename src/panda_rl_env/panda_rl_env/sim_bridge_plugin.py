@@ -164,6 +164,7 @@ class PandaBridge:
             result.success, result.error = False, f'width {goal.width} or speed {goal.speed} ' \
                 'out of range'
             return result
+        self.world.set_grasp_force(model.GRASP_FORCE)
         width = await self._run_gripper(goal.width / 2, goal.speed)
         if width is None:
             goal_handle.abort()
@@ -178,6 +179,7 @@ class PandaBridge:
         """Close with force; success when the width ends within the epsilon window."""
         goal = goal_handle.request
         result = Grasp.Result()
+        self.world.set_grasp_force(min(max(goal.force, 1.0), 70.0))
         width = await self._run_gripper(0.0, goal.speed)
         if width is None:
             goal_handle.abort()

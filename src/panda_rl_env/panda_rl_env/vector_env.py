@@ -98,6 +98,7 @@ class PandaWorld:
         self.geom_size = b.expand('geom_size')
         self.gainprm = b.expand('actuator_gainprm')
         self.biasprm = b.expand('actuator_biasprm')
+        self.forcerange = b.expand('actuator_forcerange')
         self.nominal = {k: np.array(getattr(self.model, k)) for k in (
             'body_mass', 'geom_friction', 'geom_size', 'actuator_gainprm', 'actuator_biasprm',
             'cam_pos', 'cam_quat', 'light_diffuse')}
@@ -212,6 +213,13 @@ class PandaWorld:
         ctrl = self.ctrl[ids]
         ctrl[:, self.ids['gripper']] = want
         self.ctrl[ids] = ctrl
+
+    def set_grasp_force(self, force: float, ids=None) -> None:
+        """Limit the hand's squeezing force (N), as a franka Grasp goal's ``force`` does."""
+        ids = np.arange(self.num) if ids is None else ids
+        fr = self.forcerange[ids]
+        fr[:, self.ids['gripper']] = (-float(force), float(force))
+        self.forcerange[ids] = fr
 
     def step(self, nstep: int) -> None:
         """Advance every scene ``nstep`` physics steps."""
