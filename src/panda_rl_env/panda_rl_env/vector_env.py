@@ -207,8 +207,13 @@ class PandaWorld:
         want = (np.where(closed, 0.0, model.FINGER_MAX) if finger_targets is None
                 else np.asarray(finger_targets, float))
         if dt is not None:
+            # a new direction starts from where the fingers are (a target run past a held
+            # object would otherwise delay the opening), then moves at the hand's speed
+            q = self.qpos[ids][:, self.ids['finger1']]
+            cur = self.finger_ctrl[ids]
+            cur = np.where(np.sign(want - q) != np.sign(cur - q), q, cur)
             step = speed / 2 * dt
-            want = np.clip(want, self.finger_ctrl[ids] - step, self.finger_ctrl[ids] + step)
+            want = np.clip(want, cur - step, cur + step)
         self.finger_ctrl[ids] = want
         ctrl = self.ctrl[ids]
         ctrl[:, self.ids['gripper']] = want

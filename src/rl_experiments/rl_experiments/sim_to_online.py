@@ -64,9 +64,14 @@ def ensure_pretrained(plugin: registry.RobotPlugin, out_dir: str, target_success
     return out_dir
 
 
-def make_eval_env(checkpoint: str, variant: str, episodes: int = 100, seed: int = EVAL_SEED):
-    """Return the checkpoint's own task on ``episodes`` copies of a simulator variant."""
-    task, plugin = resolve_task(checkpoint=checkpoint)
+def make_eval_env(checkpoint: str, variant: str, episodes: int = 100, seed: int = EVAL_SEED,
+                  task_checkpoint: Optional[str] = None):
+    """
+    Return a task on ``episodes`` copies of a simulator variant.
+
+    The task is ``task_checkpoint``'s (default: the checkpoint's own).
+    """
+    task, plugin = resolve_task(checkpoint=task_checkpoint or checkpoint)
     env = plugin.make_simulator(task, episodes, variant=variant, seed=seed)
     env.reset(seed=seed)
     return env
@@ -74,12 +79,19 @@ def make_eval_env(checkpoint: str, variant: str, episodes: int = 100, seed: int 
 
 @torch.no_grad()
 def evaluate_checkpoint(checkpoint: str, variant: Optional[str] = None, episodes: int = 100,
-                        seed: int = EVAL_SEED) -> Dict[str, float]:
-    """Success rate, mean return and task metrics of a checkpoint's deterministic policy."""
+                        seed: int = EVAL_SEED, task_checkpoint: Optional[str] = None
+                        ) -> Dict[str, float]:
+    """
+    Return the success rate, mean return and task metrics of a deterministic policy.
+
+    ``task_checkpoint`` evaluates on another checkpoint's task (e.g. pi0 on the online task,
+    whose episodes may be longer than pretraining's), so two policies compare on one task.
+    """
     from rl_agent.sac import SAC
     from rl_experiments.pretrain import evaluate
     _, plugin = resolve_task(checkpoint=checkpoint)
-    env = make_eval_env(checkpoint, variant or plugin.real_variant, episodes, seed)
+    env = make_eval_env(checkpoint, variant or plugin.real_variant, episodes, seed,
+                        task_checkpoint)
     return evaluate(SAC.load(checkpoint), env)
 
 
@@ -265,8 +277,10 @@ def cmd_run(args) -> int:
     print(f"fine-tuning {plugin.name} online through ROS 2 on the '{plugin.real_variant}' "
           f'variant for {args.episodes} episodes; logs in {run_dir}', flush=True)
     history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed)
-    evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt'),
-             'fine-tuned': evaluate_checkpoint(str(run_dir / 'agent_online.pt'))}
+    # both on the task the graph ran (the online checkpoint's: e.g. the Panda's 250 steps)
+    online = str(run_dir / 'agent_online.pt')
+    evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', task_checkpoint=online),
+             'fine-tuned': evaluate_checkpoint(online)}
     plot_online(history, evals, run_dir / 'online.png',
                 f'{plugin.name}: sim-to-online via ROS 2')
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
