@@ -116,3 +116,23 @@ def test_variants_set_the_physics_of_each_scene():
     assert real.delay.tolist() == [1, 1]
     with pytest.raises(ValueError, match='unknown Panda variant'):
         PandaWorld(1, 'mars')
+
+
+def test_the_hand_closes_on_the_cube_at_its_speed_and_opens_again_at_once():
+    world = PandaWorld(1, 'nominal')
+    world.reset(np.arange(1), np.array([[0.661, -0.05]]), np.zeros(1))
+    target = np.array([[0.661, -0.05, model.CUBE_HALF]])
+    for _ in range(30):   # down to the cube, open
+        world.command(target, np.array([False]), dt=0.05)
+        world.step(25)
+    widths = []
+    for _ in range(20):   # grasp for 1 s: the fingers stop at the 5 cm cube
+        world.command(target, np.array([True]), dt=0.05)
+        world.step(25)
+        widths.append(world.fingers()[0].sum())
+    # 0.1 m/s of width: ~0.2 s from 0.08 to 0.05 m, then held at the cube
+    assert widths[1] > 0.06 and abs(widths[-1] - 0.05) < 0.004
+    world.command(target, np.array([False]), dt=0.05)
+    world.step(25)
+    opened = world.fingers()[0].sum()
+    assert opened > widths[-1] + 0.002   # opening starts at once, not after a wind-down
