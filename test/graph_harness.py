@@ -143,3 +143,30 @@ def wait_for(predicate, timeout: float, step: float = 0.1, what: str = 'conditio
             return value
         time.sleep(step)
     raise TimeoutError(f'timed out after {timeout} s waiting for {what}')
+
+
+def call_service(client, request, what: str, executor=None, attempts: int = 3,
+                 attempt_timeout: float = 8.0):
+    """
+    Call a ROS service and return its response, asking again when an answer is lost.
+
+    A server that has just discovered a client can drop its first response: rmw_fastrtps
+    waits only briefly for the client's response reader to match (ros2/rmw_fastrtps#390),
+    and on a loaded 2-core runner that wait can run out. The request is then sent again;
+    callers whose request is not idempotent must tolerate it having run twice. ``executor``
+    is spun here when no other thread spins the client's node.
+    """
+    assert client.wait_for_service(timeout_sec=60), f'{what}: the service never appeared'
+    for _ in range(attempts):
+        future = client.call_async(request)
+        deadline = time.monotonic() + attempt_timeout
+        while not future.done() and time.monotonic() < deadline:
+            if executor is None:
+                time.sleep(0.05)
+            else:
+                executor.spin_once(timeout_sec=0.05)
+        if future.done():
+            return future.result()
+        client.remove_pending_request(future)
+        print(f'{what}: no answer within {attempt_timeout} s, asking again', flush=True)
+    raise TimeoutError(f'{what}: no answer in {attempts} attempts of {attempt_timeout} s')

@@ -31,7 +31,7 @@ import subprocess
 import threading
 import time
 
-from graph_harness import ros_env, wait_for, write_untrained_pi0
+from graph_harness import call_service, ros_env, wait_for, write_untrained_pi0
 import pytest
 
 rclpy = pytest.importorskip('rclpy')
@@ -122,13 +122,8 @@ class FakeEnv:
     def seen(self, level, text):
         return any(s.level == level and text in s.message for s in list(self.status))
 
-    def call(self, client, request, timeout=30):
-        assert client.wait_for_service(timeout_sec=timeout)
-        done = threading.Event()
-        future = client.call_async(request)
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(timeout)
-        return future.result()
+    def call(self, client, request):
+        return call_service(client, request, client.srv_name)
 
     def set_parameter(self, name, value):
         from rcl_interfaces.msg import Parameter

@@ -12,7 +12,8 @@ import os
 import pathlib
 import re
 
-from graph_harness import Graph, NODES, params_with, wait_for, write_untrained_pi0
+from graph_harness import (call_service, Graph, NODES, params_with, wait_for,
+                           write_untrained_pi0)
 import numpy as np
 import pytest
 
@@ -57,16 +58,13 @@ def set_parameters(domain, node_name, values):
     try:
         node = rclpy.create_node('param_client', context=context)
         client = node.create_client(SetParameters, f'/{node_name}/set_parameters')
-        assert client.wait_for_service(timeout_sec=30)
         request = SetParameters.Request()
         for name, value in values.items():
             request.parameters.append(Parameter(
                 name=name, value=P(name, value=value).get_parameter_value()))
-        future = client.call_async(request)
         executor = rclpy.executors.SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        executor.spin_until_future_complete(future, timeout_sec=30)
-        return future.result().results
+        return call_service(client, request, client.srv_name, executor=executor).results
     finally:
         rclpy.shutdown(context=context)
 

@@ -21,8 +21,8 @@ import sys
 import threading
 import time
 
-from graph_harness import (Graph, NODES, params_with, ros_env, SIM_ONLY, wait_for,
-                           write_untrained_pi0)
+from graph_harness import (call_service, Graph, NODES, params_with, ros_env, SIM_ONLY,
+                           wait_for, write_untrained_pi0)
 import pytest
 
 rclpy = pytest.importorskip('rclpy')
@@ -243,9 +243,7 @@ def test_use_sim_time_observations_follow_the_clock(tmp_path):
         wait_for(lambda: clock[0] is not None, 60, what='/clock from the sim bridge')
 
         def started():
-            future = start.call_async(Trigger.Request())
-            wait_for(future.done, 10, what='rl/start_episode')
-            return future.result().success
+            return call_service(start, Trigger.Request(), 'rl/start_episode').success
         wait_for(started, 30, step=0.5, what='an episode to start')
         wait_for(lambda: [e for e in events if e.event != msgs.EpisodeEvent.STARTED], 60,
                  what='the episode to end')

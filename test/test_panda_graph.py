@@ -16,7 +16,7 @@ import json
 import os
 import pathlib
 
-from graph_harness import Graph, params_with, wait_for
+from graph_harness import call_service, Graph, params_with, wait_for
 import numpy as np
 import pytest
 
@@ -136,9 +136,7 @@ class Probe:
 
     def start(self) -> str:
         """Ask for an episode; return the answer."""
-        future = self.client.call_async(self.Trigger.Request())
-        wait_for(future.done, 15, what='rl/start_episode')
-        return future.result().message
+        return call_service(self.client, self.Trigger.Request(), 'rl/start_episode').message
 
     def ends(self):
         """Reasons of the ended/aborted episodes so far."""

@@ -53,3 +53,46 @@ def test_unknown_task_and_bad_config_are_refused_before_anything_is_written(tmp_
                           '--out-dir', str(tmp_path / 'b')]) == 2
     assert 'num_envs=0 is out of range' in capsys.readouterr().err
     assert not (tmp_path / 'a').exists() and not (tmp_path / 'b').exists()
+
+
+@pytest.mark.parametrize('keep', ['best', 'last'])
+def test_the_best_evaluated_policy_is_kept_as_pi0(tmp_path, monkeypatch, keep):
+    # Evaluation success rises then falls (as it did on the CPU Panda run): with keep=best
+    # checkpoint.pt is the policy of the best evaluation and checkpoint_last.pt the final
+    # one; keep=last swaps them.
+    import itertools
+
+    import torch
+    from rl_experiments import pretrain
+    scores = itertools.chain([0.1, 0.6, 0.6, 0.2], itertools.repeat(0.0))
+    saved = []
+    real_evaluate = pretrain.evaluate
+
+    def scripted(agent, env):
+        row = real_evaluate(agent, env)
+        row['success_rate'] = next(scores)
+        row['return_mean'] = 1.0 if len(saved) == 1 else 0.5  # the 1st 60 % has the better return
+        saved.append({k: v.clone() for k, v in agent.actor.state_dict().items()})
+        return row
+    monkeypatch.setattr(pretrain, 'evaluate', scripted)
+    cfg, sac_cfg, overrides = build_configs([
+        '--task', 'racecar_parking', '--num-envs', '4', '--learning-starts', '16',
+        '--utd', '1', '--batch-size', '8', '--eval-every-updates', '8', '--eval-episodes', '4',
+        '--total-env-steps', '60', '--d0-transitions', '0', '--keep', keep,
+        '--out-dir', str(tmp_path)])
+    summary = Pretrainer(cfg, sac_cfg, log=print, task_overrides=overrides).train()
+    rows = summary['history']
+    assert [r['success_rate'] for r in rows][:4] == [0.1, 0.6, 0.6, 0.2] and len(rows) >= 5
+    assert summary['best_updates'] == rows[1]['updates']
+    assert summary['last_success_rate'] == rows[-1]['success_rate']
+
+    def actor(name):
+        return SAC.load(str(tmp_path / name)).actor.state_dict()
+
+    def same(a, b):
+        return all(torch.equal(a[k], b[k]) for k in a)
+    best, last = ('checkpoint.pt', 'checkpoint_last.pt') if keep == 'best' else (
+        'checkpoint_best.pt', 'checkpoint.pt')
+    assert same(actor(best), saved[1]) and same(actor(last), saved[-1])
+    assert not same(saved[1], saved[-1])
+    assert summary['checkpoint_updates'] == (rows[1] if keep == 'best' else rows[-1])['updates']
