@@ -1,15 +1,17 @@
 # Copyright 2026 The sim2online authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Observation-to-action latency through the ROS 2 graph, and one training phase's duration.
+Observation-to-action latency through the ROS 2 graph, and the agent node's update rate.
 
 Starts the race-car graph (sim bridge, driver, env, agent, replay) with DDS on loopback,
 runs ``--episodes`` episodes of 250 steps, and measures on a listener node the time from
 each ``/rl/observation`` stamp to the arrival of the ``/rl/action`` answering it (p50/p99).
 The agent's between-episode training phase (UTD ``--utd`` x 250 steps) is timed by the
-agent itself (``train_s`` in its history). The sim bridge runs the car variant ``--variant``
-(default ``nominal``: the kinematic car pi0 was trained on, so that every episode lasts its
-full 250 steps; pass ``--variant real`` for the "real" car of the sim-to-sim experiment).
+agent itself (``train_s`` in its history); then the same phase runs again in this plain
+process (no ROS, the learner state the node saved) and the node / single-process ratio is
+printed. The sim bridge runs the car variant ``--variant`` (default ``nominal``: the
+kinematic car pi0 was trained on, so that every episode lasts its full 250 steps; pass
+``--variant real`` for the "real" car of the sim-to-sim experiment).
 
     python bench/ros_latency_bench.py --checkpoint runs/pretrain_racecar/checkpoint.pt
 """
@@ -96,10 +98,43 @@ def main(argv=None):
     trained = [r for r in history if r.get('updates')]
     if trained:
         r = trained[-1]
-        print(f"training phase (UTD {args.utd:g} x {r['steps']} steps = {r['updates']} "
-              f"updates, {args.device}): {r['train_s']:.1f} s "
-              f"({r['updates'] / r['train_s']:.1f} updates/s)")
+        node_rate = r['updates'] / r['train_s']
+        print(f"training phase in the agent node (UTD {args.utd:g} x {r['steps']} steps = "
+              f"{r['updates']} updates, {args.device}): {r['train_s']:.1f} s "
+              f'({node_rate:.1f} updates/s)')
+        single = single_process_rate(folder / 'agent.pt', args.d0, r['updates'], args.device)
+        print(f'the same phase in a plain process (same checkpoint, D0, D_online, config, '
+              f'one torch thread): {single:.1f} updates/s; node / single-process = '
+              f'{node_rate / single:.2f}')
     return 0
+
+
+def single_process_rate(online_checkpoint, d0, updates, device):
+    """
+    Time the same training phase without ROS: the reference for the agent node's rate.
+
+    Rebuilds the learner the node ended with (its agent, D_online, counters and online
+    config from the node's checkpoint; D0 from the same bag) and runs ``updates`` updates
+    under the node's thread setting (one torch thread).
+    """
+    import time
+
+    import torch
+    from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
+    from rl_agent.sac import SAC
+    from rl_core import config_spec
+    torch.set_num_threads(1)
+    state = SAC.read_checkpoint(str(online_checkpoint), device)
+    config = config_spec.from_dict(OnlineConfig, json.loads(state['online']['config']))
+    learner = OnlineLearner(SAC.load(str(online_checkpoint), device=device), config,
+                            offline=load_offline([str(pathlib.Path(d0).resolve())], device))
+    learner.restore(str(online_checkpoint))
+    learner.episodes = max(learner.episodes, config.warm_start_episodes)
+    steps = updates / config.utd
+    learner.train_phase(steps=max(1, int(round(20 / config.utd))))  # warm-up, as the node's
+    started = time.monotonic()                                     # first phase had one
+    done = learner.train_phase(steps=steps)['updates']
+    return done / (time.monotonic() - started)
 
 
 if __name__ == '__main__':

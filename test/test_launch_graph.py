@@ -99,3 +99,42 @@ def test_panda_launch_file_starts_its_registered_nodes_per_world(monkeypatch):
         for spec in plugin.graph_nodes(use_sim=world == 'sim'):
             assert pathlib.Path(executable(spec.package, spec.executable)).is_file()
             assert 'ros__parameters' in sections[f'/**/{spec.name}'], (params_file, spec.name)
+
+
+def test_learner_launch_builds_the_learner_from_the_agents_section(monkeypatch, tmp_path):
+    # rl_agent's learner.launch.py: a node rl_learner (agent_node) whose parameters are the
+    # robot file, then the rl_agent section of it, then the role (and the device if given).
+    from ament_index_python.packages import get_package_share_directory
+    modules = {name: types.ModuleType(name) for name in (
+        'launch', 'launch.actions', 'launch.substitutions', 'launch_ros',
+        'launch_ros.actions')}
+    modules['launch'].LaunchDescription = lambda actions: list(actions)
+    modules['launch.actions'].DeclareLaunchArgument = type('DeclareLaunchArgument',
+                                                           (Recorded,), {})
+    modules['launch.actions'].OpaqueFunction = type('OpaqueFunction', (Recorded,), {})
+    modules['launch.substitutions'].LaunchConfiguration = type(
+        'LaunchConfiguration', (Recorded,), {'perform': lambda self, ctx: ctx[self.args[0]]})
+    modules['launch_ros.actions'].Node = type('Node', (Recorded,), {})
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    path = pathlib.Path(get_package_share_directory('rl_agent')) / 'launch' / \
+        'learner.launch.py'
+    spec = importlib.util.spec_from_file_location('learner_launch', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    actions = module.generate_launch_description()
+    opaque = next(a for a in actions if type(a).__name__ == 'OpaqueFunction')
+    params = pathlib.Path(PLUGIN.share_path('config', PLUGIN.params_file))
+    node, = opaque.kwargs['function']({'params_file': str(params), 'namespace': 'car1',
+                                       'device': 'cuda'})
+    assert (node.kwargs['package'], node.kwargs['executable'], node.kwargs['name'],
+            node.kwargs['namespace']) == ('rl_agent', 'agent_node', 'rl_learner', 'car1')
+    file_, agent, override = node.kwargs['parameters']
+    assert file_ == str(params)
+    assert agent['online']['utd'] == 10.0 and 'sac' in agent
+    assert override == {'agent.role': 'learner', 'agent.device': 'cuda'}
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('/**:\n  ros__parameters: {}\n')
+    import pytest
+    with pytest.raises(ValueError, match='no rl_agent section'):
+        opaque.kwargs['function']({'params_file': str(bad), 'namespace': '', 'device': ''})

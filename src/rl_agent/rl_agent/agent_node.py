@@ -61,13 +61,14 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rl_agent import policy_weights
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
 from rl_core import config_spec, ros_params, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_core.ros_messages import pixels_from_images
 from rl_core.run_info import check_action_dim, check_observation_spec
-from rl_interfaces.msg import Action, EpisodeEvent, Observation, Transition
+from rl_interfaces.msg import Action, EpisodeEvent, Observation, PolicyWeights, Transition
 from std_srvs.srv import Trigger
 import torch
 
@@ -86,6 +87,8 @@ LOG_EVERY_S = 2.0  # throttle of repeated observation errors (per kind)
 
 
 START_ANSWER_S = 5.0  # s to wait for an answer of rl/start_episode before asking again
+ROLES = ('actor_learner', 'actor', 'learner')
+LEARN_CHUNK = 16  # a separate learner's updates between two looks at new data and weights
 
 
 class AgentNode(Node):
@@ -114,6 +117,27 @@ class AgentNode(Node):
             'for this long is given up (the env node died mid-episode): its transitions are '
             'kept and the next episode is requested (s).',
             floating_point_range=[FloatingPointRange(from_value=0.1, to_value=3600.0)])
+        self.role = param(
+            'agent.role', 'actor_learner', "Where training runs. 'actor_learner': act, and "
+            "train between episodes in this process. 'actor': act with the weights a learner "
+            "node publishes on rl/policy_weights (no training here). 'learner': train from "
+            'rl/transitions while episodes run (utd updates per transition) and publish the '
+            'policy weights every agent.weights_period_s (no acting).')
+        if self.role not in ROLES:
+            raise ValueError(f'agent.role {self.role!r} is not one of {list(ROLES)}')
+        self.weights_period_s = param(
+            'agent.weights_period_s', 2.0, 'Learner: period of the policy weights on '
+            'rl/policy_weights (also its heartbeat: unchanged weights are sent again) (s).',
+            floating_point_range=[FloatingPointRange(from_value=0.05, to_value=3600.0)])
+        self.learner_timeout_s = param(
+            'agent.learner_timeout_s', 10.0, 'Actor: no policy weights for this long and '
+            'the learner is reported silent (WARN); the actor keeps acting with its last '
+            'weights (s).',
+            floating_point_range=[FloatingPointRange(from_value=0.1, to_value=86400.0)])
+        self.checkpoint_period_s = param(
+            'agent.checkpoint_period_s', 30.0, 'Learner: period of its online checkpoint '
+            'while it trains (s).',
+            floating_point_range=[FloatingPointRange(from_value=1.0, to_value=86400.0)])
         if not checkpoint and not os.path.isfile(self.online_path):
             raise ValueError('task.checkpoint is empty and no online checkpoint exists at '
                              f'{self.online_path}: nothing to start from')
@@ -145,7 +169,8 @@ class AgentNode(Node):
         self.pending = {}
         self.pending_lock = threading.Lock()
         self.param_problem = ''
-        offline = load_offline([b for b in bags if b], device)
+        # An actor trains nothing: D0 stays with the learner.
+        offline = load_offline([b for b in bags if b and self.role != 'actor'], device)
         if offline is not None:
             check_observation_spec(self.task, offline.obs_dim, offline.pixel_shape or (),
                                    what=f'D0 bags {[b for b in bags if b]}')
@@ -166,11 +191,26 @@ class AgentNode(Node):
         # The first forward pass allocates and dispatches lazily (tens of ms); pay it here,
         # not on the first observation, where the env's watchdog is waiting.
         self.touch_policy(False, True)
-        self.action_pub = self.create_publisher(Action, 'rl/action', ros_qos.COMMAND)
-        self.create_subscription(Observation, 'rl/observation', self.on_observation,
-                                 ros_qos.STEP)
-        self.create_subscription(Transition, 'rl/transitions', self.on_transition,
-                                 ros_qos.RECORD)
+        self.weights_version = 0  # the newest weights from a learner (0: none yet)
+        self.weights_seen = None  # when an actor last heard from its learner (monotonic)
+        self.started_at = time.monotonic()
+        self.learner_silent = False
+        self.learn_lock = threading.Lock()  # a separate learner's data vs its training
+        self.credit = 0.0  # a separate learner's updates owed to the data it received
+        if self.role != 'learner':
+            self.action_pub = self.create_publisher(Action, 'rl/action', ros_qos.COMMAND)
+            self.create_subscription(Observation, 'rl/observation', self.on_observation,
+                                     ros_qos.STEP)
+        if self.role != 'actor':
+            self.create_subscription(Transition, 'rl/transitions', self.on_transition,
+                                     ros_qos.RECORD)
+        if self.role == 'actor':
+            self.create_subscription(PolicyWeights, 'rl/policy_weights', self.on_weights,
+                                     ros_qos.WEIGHTS)
+        if self.role == 'learner':
+            self.weights_pub = self.create_publisher(PolicyWeights, 'rl/policy_weights',
+                                                     ros_qos.WEIGHTS)
+            self.create_timer(self.weights_period_s, self.publish_weights)
         # The env publishes episode events LATCHED (transient local); this subscription is
         # volatile, so a restarted agent does not receive (and train on) old events again.
         self.create_subscription(EpisodeEvent, 'rl/episode_events', self.on_event,
@@ -197,15 +237,22 @@ class AgentNode(Node):
         self.paused = False       # paused on request (rl/pause_training)
         self.obs_problem = ('', 0.0)
         self.obs_logged = {}
-        self.need_start = self.max_episodes == 0 or self.learner.episodes < self.max_episodes
+        self.need_start = self.role != 'learner' and (
+            self.max_episodes == 0 or self.learner.episodes < self.max_episodes)
         self.start_in_flight = False
         self.finished = threading.Event()
-        if not self.need_start:
+        if 0 < self.max_episodes <= self.learner.episodes:
             self.finished.set()
         self.health = Health(self, hardware_id=plugin.robot)
-        self.create_timer(0.2, self.maybe_start)
+        if self.role != 'learner':
+            self.create_timer(0.2, self.maybe_start)
         self.create_timer(1.0, self.update_health)
         self.update_health()
+        self.learn_thread = None
+        self.weights_msg = None
+        if self.role == 'learner':
+            self.learn_thread = threading.Thread(target=self.learn_loop, daemon=True)
+            self.learn_thread.start()
 
     def check_agent(self, agent: SAC, source: str) -> None:
         """Refuse a policy whose observation or action differs from the task's."""
@@ -235,9 +282,15 @@ class AgentNode(Node):
         learner = self.learner
         values = {'episodes': learner.episodes, 'online_transitions': len(learner.online),
                   'gradient_steps': learner.gradient_steps, 'last_updates': self.last_updates}
+        if self.role != 'actor_learner':
+            values['weights_version'] = self.weights_version
         obs_problem, since = self.obs_problem
         if obs_problem and time.monotonic() - since > OBS_WARN_S:
             obs_problem = ''
+        silent = self.learner_silence()
+        if silent and not self.learner_silent:
+            self.learner_silent = True
+            self.get_logger().warn(silent)
         if self.failure:
             self.health.error(f'training failed: {self.failure}; paused (fix the cause, then '
                               'call rl/resume_training)', **values)
@@ -248,10 +301,138 @@ class AgentNode(Node):
                              f'{self.param_problem}', **values)
         elif obs_problem:
             self.health.warn(obs_problem, **values)
+        elif silent:
+            self.health.warn(silent, **values)
+        elif self.role == 'learner':
+            self.health.ok(f'learning ({learner.gradient_steps} updates, weights version '
+                           f'{self.weights_version} published)', **values)
+        elif self.role == 'actor':
+            self.health.ok(f"acting with the learner's weights (version "
+                           f'{self.weights_version})', **values)
         elif self.training:
             self.health.ok(f'training ({self.planned_updates} updates)', **values)
         else:
             self.health.ok('acting', **values)
+
+    def learner_silence(self) -> str:
+        """Return an actor's complaint about its learner ('' when it is heard from)."""
+        if self.role != 'actor':
+            return ''
+        now = time.monotonic()
+        if self.weights_seen is None:
+            if now - self.started_at <= self.learner_timeout_s:
+                return ''
+            return (f'no policy weights from a learner on rl/policy_weights for '
+                    f'{now - self.started_at:.0f} s since start: acting with the start policy')
+        if now - self.weights_seen <= self.learner_timeout_s:
+            return ''
+        return (f'learner silent for {now - self.weights_seen:.0f} s: acting with its last '
+                f'weights (version {self.weights_version})')
+
+    # ------------------------------------------------------------------ separate learner
+    def on_weights(self, msg: PolicyWeights) -> None:
+        """
+        Act with newer weights from the learner from the next observation on.
+
+        Runs on the executor thread that also answers observations, so the swap always
+        falls between two control steps. The same version again is the learner's
+        heartbeat; an older one (stale), another task or other tensors are refused with
+        the reason, and the actor keeps its weights.
+        """
+        if msg.task == self.task.NAME and msg.version == self.weights_version:
+            self.weights_seen = time.monotonic()
+            return
+        try:
+            tensors = policy_weights.from_message(msg, self.task.NAME, self.weights_version)
+            self.learner.agent.load_policy_tensors(tensors)
+        except ValueError as exc:
+            self.refuse_observation('weights', f'policy weights refused: {exc}')
+            return
+        if self.learner_silent or self.weights_version == 0:
+            self.get_logger().info(f"acting with the learner's weights, version {msg.version}")
+        self.learner_silent = False
+        self.weights_version = int(msg.version)
+        self.weights_seen = time.monotonic()
+
+    def publish_weights(self) -> None:
+        """Learner: send the acting tensors (the same version again as a heartbeat)."""
+        if self.weights_version != self.learner.gradient_steps or self.weights_msg is None:
+            with self.learn_lock:
+                version = self.learner.gradient_steps
+                tensors = self.learner.agent.policy_tensors()
+            self.weights_msg = policy_weights.to_message(tensors, version, self.task.NAME)
+            self.weights_version = version
+        self.weights_msg.header.stamp = self.get_clock().now().to_msg()
+        self.weights_pub.publish(self.weights_msg)
+
+    def learn_loop(self) -> None:
+        """
+        Learner: store arriving transitions and train while episodes run.
+
+        Each transition stored after the warm start (``online.warm_start_episodes`` ended
+        episodes and ``online.min_replay`` transitions) earns ``online.utd`` updates, run in
+        chunks so new data and the weights timer get the learner between chunks. Checkpoints
+        every ``agent.checkpoint_period_s`` and when it stops. A failure pauses training
+        (data are still stored) until rl/resume_training.
+        """
+        last_save, saved = time.monotonic(), None
+        while not self.finished.is_set():
+            with self.transitions_lock:
+                taken, self.pending_transitions = self.pending_transitions, []
+            with self.learn_lock:
+                warm = self.learner.warm
+                for msg in taken:
+                    self.store_transition(msg)
+                if warm:
+                    self.credit += self.learner.config.utd * len(taken)
+            updates = min(LEARN_CHUNK, int(self.credit))
+            if updates and not (self.failure or self.paused):
+                try:
+                    if self.pending:
+                        self.apply_pending()
+                    with self.learn_lock:
+                        self.learner.train(updates)
+                    self.credit -= updates
+                except Exception as exc:  # noqa: BLE001 - reported; training pauses
+                    self.fail('training', exc, 0)
+            elif not taken:
+                time.sleep(0.02)
+            progress = (self.learner.gradient_steps, len(self.learner.online),
+                        self.learner.episodes)
+            if time.monotonic() - last_save > self.checkpoint_period_s and progress != saved:
+                last_save, saved = time.monotonic(), progress
+                with self.learn_lock:
+                    self.checkpoint_if_sane('(periodic)')
+        with self.learn_lock:
+            self.checkpoint_if_sane('at the end')
+
+    def note_episode(self, msg: EpisodeEvent) -> None:
+        """Actor or learner: record an episode's outcome (no training phase here)."""
+        metrics = dict(zip(msg.metric_names, (float(v) for v in msg.metric_values)))
+        with self.learn_lock:
+            self.learner.episode_steps = msg.num_steps
+            self.learner.end_episode(msg.episode_return, msg.success, reason=msg.reason,
+                                     metrics={**metrics,
+                                              'weights_version': self.weights_version,
+                                              'wall_s': round(time.monotonic()
+                                                              - self.started_at, 2)})
+            row = self.learner.history[-1]
+        if self.role == 'actor':
+            # The learner owns the online checkpoint; the actor keeps only its episodes.
+            path = os.path.splitext(self.online_path)[0] + '_actor_history.json'
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path, 'w') as f:
+                json.dump(self.learner.history, f, indent=1)
+        self.get_logger().info(
+            f'episode {self.learner.episodes}: return {msg.episode_return:.2f}, success '
+            f'{msg.success}, {msg.num_steps} steps ({msg.reason}); weights version '
+            f'{self.weights_version}')
+        self.log_episode(row)
+        if 0 < self.max_episodes <= self.learner.episodes:
+            self.finished.set()
+        elif self.role == 'actor' and not self.paused:
+            self.need_start = True
+        self.update_health()
 
     # ------------------------------------------------------------------ parameters
     def check_live_change(self, params) -> SetParametersResult:
@@ -411,6 +592,9 @@ class AgentNode(Node):
             self.last_observation = time.monotonic()
             return
         self.running_episode = None
+        if self.role != 'actor_learner':
+            self.note_episode(msg)
+            return
         self.training = True
         threading.Thread(target=self.train_and_save, args=(msg,), daemon=True).start()
 
@@ -419,6 +603,7 @@ class AgentNode(Node):
         for transition in self.take_transitions(event.episode_id, event.num_steps):
             self.store_transition(transition)
         metrics = dict(zip(event.metric_names, (float(v) for v in event.metric_values)))
+        metrics['wall_s'] = round(time.monotonic() - self.started_at, 2)  # since start
         self.learner.end_episode(event.episode_return, event.success, reason=event.reason,
                                  metrics=metrics)
         self.get_logger().info(
@@ -547,6 +732,11 @@ class AgentNode(Node):
         if self.training:
             response.success = False
             response.message = 'a training phase is running; call again when it is done'
+        elif self.failure and self.role == 'learner':
+            response.success = True
+            response.message = f'training resumed after: {self.failure}'
+            self.get_logger().info(f'rl/resume_training: {response.message}')
+            self.failure = ''
         elif self.failure:
             response.success = True
             response.message = (f'retrying after: {self.failure}; /diagnostics and the log '
@@ -671,6 +861,8 @@ def main(args=None):
             executor.add_node(node)
             while rclpy.ok() and not node.finished.is_set():
                 executor.spin_once(timeout_sec=0.1)
+            if node.learn_thread is not None:
+                node.learn_thread.join()  # its final checkpoint
             node.get_logger().info(f'finished {node.learner.episodes} episodes')
         finally:
             rclpy.try_shutdown()

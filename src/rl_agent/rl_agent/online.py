@@ -141,7 +141,10 @@ class OnlineLearner:
         self.episode_steps = 0
         if not self.warm:
             return {'updates': 0}
-        updates = int(round(self.config.utd * n_steps))
+        return self.train(int(round(self.config.utd * n_steps)))
+
+    def train(self, updates: int) -> Dict[str, float]:
+        """Run ``updates`` gradient updates on the mixed batches; plain-float metrics."""
         sampler = self.sampler()
         metrics: Dict[str, torch.Tensor] = {}
         for _ in range(updates):

@@ -466,6 +466,46 @@ class SAC:
         if restore_graphs:
             self._graphs = None
 
+    def _policy_modules(self):
+        return [(name, module) for name, module in (
+            ('actor', self.actor), ('encoder', self.encoder), ('normalizer', self.normalizer))
+            if module is not None]
+
+    def policy_tensors(self) -> Dict[str, torch.Tensor]:
+        """
+        Copy what the acting path reads (actor, pixel encoder, observation normaliser).
+
+        Named ``<module>.<state_dict key>``, detached CPU copies: what a learner process
+        sends to its actors (``load_policy_tensors``).
+        """
+        return {f'{prefix}.{key}': value.detach().to('cpu', copy=True)
+                for prefix, module in self._policy_modules()
+                for key, value in module.state_dict().items()}
+
+    @torch.no_grad()
+    def load_policy_tensors(self, tensors: Dict[str, torch.Tensor]) -> None:
+        """
+        Replace the acting path's tensors in place (CUDA graphs stay valid).
+
+        Refuses, naming the difference and changing nothing, a set whose names or shapes
+        differ from this agent's or that holds NaN/inf.
+        """
+        mine = {f'{prefix}.{key}': value for prefix, module in self._policy_modules()
+                for key, value in module.state_dict().items()}
+        missing, extra = sorted(set(mine) - set(tensors)), sorted(set(tensors) - set(mine))
+        if missing or extra:
+            raise ValueError(f'policy tensors do not match this agent: missing {missing[:5]}'
+                             f'{" ..." if len(missing) > 5 else ""}, unexpected {extra[:5]}'
+                             f'{" ..." if len(extra) > 5 else ""}')
+        for name, value in tensors.items():
+            if tuple(value.shape) != tuple(mine[name].shape):
+                raise ValueError(f'policy tensor {name} has shape {tuple(value.shape)}; this '
+                                 f'agent has {tuple(mine[name].shape)}')
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f'policy tensor {name} holds NaN/inf')
+        for name, value in tensors.items():
+            mine[name].copy_(value.to(mine[name].device, mine[name].dtype))
+
     def save(self, path: str, extra: Optional[Dict[str, Any]] = None) -> None:
         """Write an atomic checkpoint; ``extra`` holds plain data (e.g. env config)."""
         state = self.state_dict()

@@ -13,6 +13,8 @@ QoS chosen per stream, in one place, for every node of every robot.
 - ``RECORD``: transitions: reliable, keep last 1000 (the recorder must not drop steps).
 - ``LATCHED``: e-stop and episode status: reliable, transient local, keep last 10, so a
   node started later (or restarted) still receives an e-stop published before it existed.
+- ``WEIGHTS``: policy weights from a learner node: reliable, transient local, keep last 1
+  (only the newest matters; an actor started later still gets it at once).
 """
 
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
@@ -26,5 +28,8 @@ STEP = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
 RECORD = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
                     history=HistoryPolicy.KEEP_LAST, durability=DurabilityPolicy.VOLATILE)
 LATCHED = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                     history=HistoryPolicy.KEEP_LAST,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+WEIGHTS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      history=HistoryPolicy.KEEP_LAST,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                        'pi0 against the fine-tuned policy.')
     add_experiment_args(p)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--learner', default='between_episodes',
+                   choices=['between_episodes', 'separate'],
+                   help='train in the agent between episodes (default), or in a separate '
+                   'learner process while episodes run (agent.role actor + learner)')
     p.set_defaults(func=sim_to_online.cmd_run)
 
     p = sub.add_parser('ablation', help='the ablation grid of the online phase over seeds',

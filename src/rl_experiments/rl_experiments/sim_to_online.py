@@ -20,6 +20,7 @@ annealed alpha, warm start, asymmetric actor updates M=20, actor lr 1e-5) with t
 one (M=1, shared learning rate 3e-4, no D0, no warm start) over several seeds.
 """
 
+import copy
 import json
 import os
 import pathlib
@@ -190,9 +191,20 @@ class GraphProcesses:
                 proc.wait()
 
 
+LEARNER = registry.NodeSpec('rl_agent', 'agent_node', 'rl_learner')
+
+
 def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir: str,
-              episodes: int, seed: int, log=print) -> List[Dict]:
-    """Fine-tune through the robot's ROS 2 graph; returns the agent's per-episode history."""
+              episodes: int, seed: int, log=print, learner: str = 'between_episodes'
+              ) -> List[Dict]:
+    """
+    Fine-tune through the robot's ROS 2 graph; returns the agent's per-episode history.
+
+    ``learner='separate'``: the graph's agent only acts (``agent.role: actor``) and a second
+    agent process (``rl_learner``, the same ``rl_agent`` parameters, ``agent.role:
+    learner``) trains while episodes run and publishes the weights; the fine-tuned policy
+    is the learner's checkpoint, written when the last episode has ended.
+    """
     checkpoint = str(pathlib.Path(pretrain_dir, 'checkpoint.pt').resolve())
     trial = f'{plugin.robot}_seed{seed}'
     params = graph_params(plugin, {
@@ -205,6 +217,14 @@ def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir:
     }, run_dir / 'params.yaml')
     graph = GraphProcesses(plugin, params, run_dir)
     history_path = run_dir / 'agent_online_history.json'
+    if learner == 'separate':
+        data = yaml.safe_load(params.read_text())
+        data['/**/rl_learner'] = copy.deepcopy(data['/**/rl_agent'])
+        set_param(data, 'rl_agent', 'agent.role', 'actor')
+        set_param(data, 'rl_learner', 'agent.role', 'learner')
+        params.write_text(yaml.safe_dump(data))
+        graph.nodes = [*graph.nodes, LEARNER]
+        history_path = run_dir / 'agent_online_actor_history.json'
     try:
         graph.start_all()
         shown = 0
@@ -220,6 +240,9 @@ def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir:
             time.sleep(1.0)
         if graph.procs['rl_agent'].returncode != 0:
             raise RuntimeError(f'agent failed; see {run_dir}/rl_agent.log')
+        if learner == 'separate':  # it stops after the same episodes, then checkpoints
+            if graph.procs[LEARNER.name].wait(timeout=120) != 0:
+                raise RuntimeError(f'learner failed; see {run_dir}/rl_learner.log')
     finally:
         graph.stop()
     return json.loads(history_path.read_text())
@@ -276,7 +299,8 @@ def cmd_run(args) -> int:
     run_dir.mkdir(parents=True)
     print(f"fine-tuning {plugin.name} online through ROS 2 on the '{plugin.real_variant}' "
           f'variant for {args.episodes} episodes; logs in {run_dir}', flush=True)
-    history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed)
+    history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed,
+                        learner=args.learner)
     # both on the task the graph ran (the online checkpoint's: e.g. the Panda's 250 steps)
     online = str(run_dir / 'agent_online.pt')
     evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', task_checkpoint=online),
@@ -285,6 +309,7 @@ def cmd_run(args) -> int:
                 f'{plugin.name}: sim-to-online via ROS 2')
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
                'eval_on_real': evals, 'real_variant': plugin.real_variant,
+               'learner': args.learner,
                'wall_clock_s': round(time.monotonic() - start, 1)}
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
     print('episode ends: ' + ', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items()))
