@@ -286,12 +286,15 @@ class EnvNode(Node):
         except SafetyAbort as exc:
             self.abort(exc.reason)
             return
-        self.publish_transition(result)
         if result.done:
+            self.publish_transition(result)
             self.adapter.stop()
             self.finish(EpisodeEvent.ENDED, result.reason)
         else:
+            # The observation first: the agent is waiting for it; the transition (twice the
+            # size, for the recorder and the agent's queue) is not urgent.
             self.publish_obs(result.next_obs)
+            self.publish_transition(result)
 
     def check_recorder(self):
         """Raise SafetyAbort when the recorder's heartbeat stopped (nothing is recorded)."""
