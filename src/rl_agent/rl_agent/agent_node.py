@@ -16,6 +16,16 @@ returns, per-term returns, task metrics, end reasons and training losses go to T
 learner and schedule hyperparameter is a ROS parameter (``sac.*``, ``online.*``) with
 description and range; live changes take effect at the next training phase.
 
+``agent.role`` splits acting from learning across processes (or machines): ``actor`` acts
+with the weights a ``learner`` publishes on ``rl/policy_weights`` (rl_interfaces/
+PolicyWeights; loaded on the executor thread, so always between two control steps; older
+versions, another task or other tensors refused with the reason; a learner silent for
+``agent.learner_timeout_s`` reported while the actor acts on with its last weights) and
+requests episodes back to back; ``learner`` stores ``rl/transitions`` as they arrive,
+trains while the episodes run (``online.utd`` updates per transition after the warm
+start), publishes the weights every ``agent.weights_period_s`` and checkpoints every
+``agent.checkpoint_period_s``. The default ``actor_learner`` does both, as described above.
+
 Faults (nothing is silent, nothing is lost):
 
 - **Training or checkpoint failure** (any exception in the worker thread): the agent
