@@ -10,7 +10,8 @@ lowest foot: the robot knows no absolute height). The joystick command is part o
 measurement: with ``adapter.command_source: sample`` (online training) the adapter draws
 commands as the simulator does (``Go1JoystickTask.sample_commands``, resampled at
 exponential intervals), with ``cmd_vel`` it takes the newest ``cmd_vel``
-(geometry_msgs/Twist; zero when older than 0.5 s).
+(geometry_msgs/Twist; zero when older than 0.5 s; NaN/inf refused, clipped to the task's
+``command_range``).
 Out: ``go1/joint_targets`` (sensor_msgs/JointState, ``COMMAND`` QoS) from the task's
 action scaling. ``stop()``: while the robot is upright and inside its limits it is held at
 the default pose; otherwise (flipped, joint/torque limit) the driver is put in damping
@@ -83,9 +84,26 @@ class Go1Adapter(HardwareAdapter):
         return callback
 
     def on_cmd_vel(self, msg: Twist) -> None:
-        """Keep the newest joystick command."""
-        self.cmd_vel = (np.array([msg.linear.x, msg.linear.y, msg.angular.z]),
-                        time.monotonic())
+        """
+        Keep the newest joystick command, within what the policy was trained on.
+
+        A command with NaN/inf is refused (the robot then stands: zero command once the
+        last good one is 0.5 s old); one outside the task's ``command_range`` is clipped to
+        it, both with a throttled message naming the values.
+        """
+        cmd = np.array([msg.linear.x, msg.linear.y, msg.angular.z])
+        if not np.isfinite(cmd).all():
+            self.node.get_logger().error(f'cmd_vel {cmd.tolist()} refused: NaN/inf',
+                                         throttle_duration_sec=2.0)
+            return
+        limit = np.asarray(self.task.config.command_range, dtype=float)
+        clipped = np.clip(cmd, -limit, limit)
+        if not np.array_equal(clipped, cmd):
+            self.node.get_logger().warn(
+                f'cmd_vel (vx, vy, yaw rate) {np.round(cmd, 3).tolist()} clipped to '
+                f'{np.round(clipped, 3).tolist()}: the policy was trained on commands within '
+                f'+-{limit.tolist()} (task command_range)', throttle_duration_sec=2.0)
+        self.cmd_vel = (clipped, time.monotonic())
 
     def describe_source(self) -> str:
         """Return the driver's joint-state topic."""
