@@ -7,7 +7,9 @@ The car's graph runs with its agent as a pure actor; a second agent_node process
 rl/transitions while episodes run and publishes PolicyWeights over DDS on loopback. The
 probe checks that weights arrive with rising versions while actions keep flowing, that the
 actor acts with them, that a stale message is refused, and that after a SIGKILL of the
-learner the actor goes on acting with its last weights and says so (log and /diagnostics).
+learner the actor goes on acting with its last weights and says so (log and /diagnostics);
+restarted, the learner resumes from its checkpoint and the actor takes its weights again;
+on SIGINT the learner writes its final checkpoint and exits cleanly.
 """
 
 import copy
@@ -68,6 +70,11 @@ class Probe:
         rclpy.shutdown(context=self.context)
 
 
+def actor_history(tmp_path):
+    path = tmp_path / 'online' / 'agent_actor_history.json'
+    return json.loads(path.read_text()) if path.exists() else []
+
+
 def test_separate_learner_feeds_the_actor_and_a_killed_one_leaves_it_acting(tmp_path):
     pi0 = tmp_path / 'pi0'
     pi0.mkdir()
@@ -117,6 +124,7 @@ def test_separate_learner_feeds_the_actor_and_a_killed_one_leaves_it_acting(tmp_
         # Kill the learner: the actor keeps acting with its last weights and says so.
         graph.kill('rl_learner', signal.SIGKILL)
         killed_at = time.monotonic()
+        rows_at_kill = len(actor_history(tmp_path))
         ends_at_kill = len(probe.ends)
         wait_for(lambda: len(probe.ends) >= ends_at_kill + 4, 120,
                  what='four more episodes after the learner was killed')
@@ -129,14 +137,28 @@ def test_separate_learner_feeds_the_actor_and_a_killed_one_leaves_it_acting(tmp_
                              for level, text in list(probe.status)), 30,
                  what='WARN learner silent on /diagnostics')
         assert 'acting with its last weights' in graph.log('rl_agent')
+        # The episodes after the kill were acted with one version, the learner's last.
+        published = {v for _, v, _ in probe.versions}
+        after = [row['weights_version'] for row in actor_history(tmp_path)[rows_at_kill + 1:]]
+        assert len(after) >= 2 and len(set(after)) == 1, after
+        assert after[0] in published and after[0] > 0, (after, sorted(published)[-3:])
+        # Restarted, the learner resumes from its checkpoint; once its versions pass the
+        # actor's again, the actor acts with them.
+        taken = graph.log('rl_agent').count("acting with the learner's weights, version")
+        graph.start('rl_agent', 'agent_node', 'rl_learner')
+        wait_for(lambda: 'resumed from' in graph.log('rl_learner'), 60,
+                 what='the learner to resume from its checkpoint')
+        wait_for(lambda: graph.log('rl_agent').count(
+            "acting with the learner's weights, version") > taken, 120,
+            what="the actor to take the restarted learner's weights")
+        # Ctrl-C: the learner writes its final checkpoint and exits cleanly.
+        proc = graph.procs['rl_learner']
+        graph.kill('rl_learner', signal.SIGINT)
+        assert proc.returncode == 0, graph.log('rl_learner')[-2000:]
+        assert 'written at the end' in graph.log('rl_learner')
     finally:
         graph.stop()
         probe.close()
-    actor_history = json.loads((tmp_path / 'online' / 'agent_actor_history.json').read_text())
-    # The episodes after the kill were acted with one of the learner's versions, the last.
-    published = {v for _, v, _ in probe.versions}
-    after = [row['weights_version'] for row in actor_history[-2:]]
-    assert len(set(after)) == 1 and after[0] in published and after[0] > 0, after
     # The learner's periodic checkpoint survived its SIGKILL and still loads.
     from rl_agent.sac import SAC
     assert SAC.read_checkpoint(str(tmp_path / 'online' / 'agent.pt'), 'cpu')['online']

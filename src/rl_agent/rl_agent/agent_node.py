@@ -869,10 +869,13 @@ def main(args=None):
             # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks").
             executor = SingleThreadedExecutor()
             executor.add_node(node)
-            while rclpy.ok() and not node.finished.is_set():
-                executor.spin_once(timeout_sec=0.1)
-            if node.learn_thread is not None:
-                node.learn_thread.join()  # its final checkpoint
+            try:
+                while rclpy.ok() and not node.finished.is_set():
+                    executor.spin_once(timeout_sec=0.1)
+            finally:
+                if node.learn_thread is not None:  # a learner, also on Ctrl-C / SIGINT:
+                    node.finished.set()
+                    node.learn_thread.join()  # its final checkpoint
             node.get_logger().info(f'finished {node.learner.episodes} episodes')
         finally:
             rclpy.try_shutdown()
