@@ -309,7 +309,7 @@ def cmd_run(args) -> int:
                 f'{plugin.name}: sim-to-online via ROS 2')
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
                'eval_on_real': evals, 'real_variant': plugin.real_variant,
-               'learner': args.learner,
+               'learner': args.learner, 'seed': args.seed,
                'wall_clock_s': round(time.monotonic() - start, 1)}
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
     print('episode ends: ' + ', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items()))
