@@ -58,7 +58,7 @@ def main(argv=None) -> int:
               f"{r['updates']} | {r['final']:.0%} / {r['final_return']:.1f} ({r['pi0']:.0%}) |")
     for mode in sorted({r['mode'] for r in rows}):
         sel = [r for r in rows if r['mode'] == mode]
-        print(f"{mode}: {len(sel)} runs, mean online minutes "
+        print(f'{mode}: {len(sel)} runs, mean online minutes '
               f"{statistics.mean(r['minutes'] for r in sel):.1f}, successes/min "
               f"{statistics.mean(r['per_min'] for r in sel):.2f}, fine-tuned success "
               f"{statistics.mean(r['final'] for r in sel):.0%}")
