@@ -32,7 +32,10 @@ def row(run_dir: pathlib.Path) -> dict:
         updates = int(history[-1].get('weights_version', 0))  # the learner's steps in use
     else:
         updates = int(sum(r.get('updates', 0) for r in history))
-    return {'mode': summary.get('learner', 'between_episodes'),
+    mode = summary.get('learner', 'between_episodes')
+    if summary.get('utd') is not None:
+        mode += f" (utd {summary['utd']:g})"
+    return {'mode': mode,
             'run': f"seed {summary['seed']}" if 'seed' in summary else run_dir.name,
             'episodes': len(history), 'successes': successes,
             'last10': sum(r['success'] for r in history[-10:]), 'minutes': minutes,

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=['between_episodes', 'separate'],
                    help='train in the agent between episodes (default), or in a separate '
                    'learner process while episodes run (agent.role actor + learner)')
+    p.add_argument('--utd', type=float, default=None,
+                   help="online updates per transition (default: the robot's parameter file)")
     p.set_defaults(func=sim_to_online.cmd_run)
 
     p = sub.add_parser('ablation', help='the ablation grid of the online phase over seeds',

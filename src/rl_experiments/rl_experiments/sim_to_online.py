@@ -195,15 +195,16 @@ LEARNER = registry.NodeSpec('rl_agent', 'agent_node', 'rl_learner')
 
 
 def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir: str,
-              episodes: int, seed: int, log=print, learner: str = 'between_episodes'
-              ) -> List[Dict]:
+              episodes: int, seed: int, log=print, learner: str = 'between_episodes',
+              utd: Optional[float] = None) -> List[Dict]:
     """
     Fine-tune through the robot's ROS 2 graph; returns the agent's per-episode history.
 
     ``learner='separate'``: the graph's agent only acts (``agent.role: actor``) and a second
     agent process (``rl_learner``, the same ``rl_agent`` parameters, ``agent.role:
     learner``) trains while episodes run and publishes the weights; the fine-tuned policy
-    is the learner's checkpoint, written when the last episode has ended.
+    is the learner's checkpoint, written when the last episode has ended. ``utd`` replaces
+    the parameter file's ``online.utd`` when given.
     """
     checkpoint = str(pathlib.Path(pretrain_dir, 'checkpoint.pt').resolve())
     trial = f'{plugin.robot}_seed{seed}'
@@ -215,6 +216,10 @@ def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir:
         'rl_env': {'env.trial_id': trial},
         'rl_replay': {'replay.bag_root': str(run_dir / 'bags'), 'replay.trial_id': trial},
     }, run_dir / 'params.yaml')
+    if utd is not None:
+        data = yaml.safe_load(params.read_text())
+        set_param(data, 'rl_agent', 'online.utd', float(utd))
+        params.write_text(yaml.safe_dump(data))
     graph = GraphProcesses(plugin, params, run_dir)
     history_path = run_dir / 'agent_online_history.json'
     if learner == 'separate':
@@ -300,7 +305,7 @@ def cmd_run(args) -> int:
     print(f"fine-tuning {plugin.name} online through ROS 2 on the '{plugin.real_variant}' "
           f'variant for {args.episodes} episodes; logs in {run_dir}', flush=True)
     history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed,
-                        learner=args.learner)
+                        learner=args.learner, utd=args.utd)
     # both on the task the graph ran (the online checkpoint's: e.g. the Panda's 250 steps)
     online = str(run_dir / 'agent_online.pt')
     evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', task_checkpoint=online),
@@ -309,7 +314,7 @@ def cmd_run(args) -> int:
                 f'{plugin.name}: sim-to-online via ROS 2')
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
                'eval_on_real': evals, 'real_variant': plugin.real_variant,
-               'learner': args.learner, 'seed': args.seed,
+               'learner': args.learner, 'seed': args.seed, 'utd': args.utd,
                'wall_clock_s': round(time.monotonic() - start, 1)}
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
     print('episode ends: ' + ', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items()))
