@@ -40,6 +40,7 @@ def row(run_dir: pathlib.Path) -> dict:
             'episodes': len(history), 'successes': successes,
             'last10': sum(r['success'] for r in history[-10:]), 'minutes': minutes,
             'per_min': successes / minutes, 'updates': updates,
+            'transitions': int(sum(r['steps'] for r in history)),
             'final': summary['eval_on_real']['fine-tuned']['success_rate'],
             'final_return': summary['eval_on_real']['fine-tuned']['return_mean'],
             'pi0': summary['eval_on_real']['pi0']['success_rate']}
@@ -53,12 +54,13 @@ def main(argv=None) -> int:
         print('no summary.json in the given folders', file=sys.stderr)
         return 2
     print('| mode | run | episodes | online successes (last 10) | online min | successes/min '
-          '| updates | fine-tuned success / return (pi0) |')
+          '| updates / transitions | fine-tuned success / return (pi0) |')
     print('|---|---|---|---|---|---|---|---|')
     for r in rows:
         print(f"| {r['mode']} | {r['run']} | {r['episodes']} | {r['successes']:.0f} "
               f"({r['last10']:.0f}) | {r['minutes']:.1f} | {r['per_min']:.2f} | "
-              f"{r['updates']} | {r['final']:.0%} / {r['final_return']:.1f} ({r['pi0']:.0%}) |")
+              f"{r['updates']} / {r['transitions']} | {r['final']:.0%} / "
+              f"{r['final_return']:.1f} ({r['pi0']:.0%}) |")
     for mode in sorted({r['mode'] for r in rows}):
         sel = [r for r in rows if r['mode'] == mode]
         print(f'{mode}: {len(sel)} runs, mean online minutes '
