@@ -118,7 +118,10 @@ def test_franka_profiles_name_every_interface():
     assert fr3.current_pose == 'franka_robot_state_broadcaster/current_pose'
     assert fr3.current_pose_qos == 'best_effort'
     assert fr3.error_recovery_kind == 'action'
-    assert load_profile('multipanda').error_recovery_kind == 'service'
+    multipanda = load_profile('multipanda')     # names as in multipanda_ros2 8b6a92c
+    assert multipanda.error_recovery_kind == 'service'
+    assert multipanda.error_recovery == 'error_recovery_service_server/error_recovery'
+    assert multipanda.gripper_move == 'panda_gripper/move'
     with pytest.raises(ValueError, match="unknown franka profile 'ur5'"):
         load_profile('ur5')
 
