@@ -130,3 +130,15 @@ def test_end_episode_records_reason_and_metrics(tmp_path):
     other = make()
     other.restore(path)
     assert other.history == learner.history
+
+
+def test_observation_statistics_stay_pretrained_unless_asked():
+    frozen = make()
+    before = frozen.agent.normalizer.state_dict()
+    add_episode(frozen)
+    after = frozen.agent.normalizer.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)   # pi0 acts as pretrained
+    moving = make(update_obs_stats=True)
+    add_episode(moving)
+    assert float(moving.agent.normalizer.count) == 10.0
+    assert torch.allclose(moving.agent.normalizer.mean, torch.ones(4, dtype=torch.float64))

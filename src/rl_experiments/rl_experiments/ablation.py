@@ -119,8 +119,40 @@ def curves(rows: List[Dict], key: str) -> Dict[str, Dict[int, List[float]]]:
     return out
 
 
+def _per_seed(rows: List[Dict], arm: str, fn) -> List[float]:
+    """``fn(row)`` for every trial of ``arm`` (one value per seed)."""
+    return [float(fn(r)) for r in rows if r['recipe'] == arm]
+
+
+def _area(row: Dict) -> float:
+    """Mean evaluation success over all evaluations of a trial (area under its curve)."""
+    curve = row.get('eval_curve') or [row['final']]
+    return float(np.mean([c['success_rate'] for c in curve]))
+
+
+def _online_success(row: Dict) -> float:
+    """Fraction of the trial's online episodes that succeeded."""
+    history = row.get('history') or []
+    return float(np.mean([h['success'] for h in history])) if history else float('nan')
+
+
+def _cell(values: Sequence[float], fmt: str) -> str:
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return '-'
+    m, lo, hi = bootstrap_ci(values)
+    return f'{m:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]'
+
+
 def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
-    """Markdown: per arm, success and return after each N with 95 % bootstrap CIs."""
+    """
+    Markdown: per arm, success and return after each N with 95 % bootstrap CIs; findings.
+
+    The success table also gives each arm's mean success over all its evaluations (the area
+    under its learning curve) and the fraction of online episodes that succeeded. Each of
+    the paper's findings is judged on the final evaluation and on the area under the curve
+    (bootstrap CI of full - ablated arm).
+    """
     order = [a for a in ARMS if any(r['recipe'] == a for r in rows)] + sorted(
         {r['recipe'] for r in rows} - set(ARMS))
     succ, ret = curves(rows, 'success_rate'), curves(rows, 'return_mean')
@@ -129,23 +161,22 @@ def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
     if pi0:
         lines.append(f"pi0 on this variant: success {pi0['success_rate']:.0%}, return "
                      f"{pi0['return_mean']:.1f}")
+        lines.append('')
     lines.append('| arm | seeds | ' + ' | '.join(f'success after {e}' for e in episodes)
-                 + ' | final return |')
-    lines.append('|---|---|' + '---|' * len(episodes) + '---|')
+                 + ' | mean over evaluations | online episodes succeeded |')
+    lines.append('|---|---|' + '---|' * (len(episodes) + 2))
     for arm in order:
-        cells = []
-        for e in episodes:
-            vals = succ.get(arm, {}).get(e, [])
-            if vals:
-                m, lo, hi = bootstrap_ci(vals)
-                cells.append(f'{m:.0%} [{lo:.0%}, {hi:.0%}]')
-            else:
-                cells.append('-')
-        last = max(ret.get(arm, {0: [0.0]}))
-        m, lo, hi = bootstrap_ci(ret[arm][last]) if arm in ret else (0.0, 0.0, 0.0)
+        cells = [_cell(succ.get(arm, {}).get(e, []), '.0%') for e in episodes]
+        cells += [_cell(_per_seed(rows, arm, _area), '.0%'),
+                  _cell(_per_seed(rows, arm, _online_success), '.0%')]
         seeds = len({r['seed'] for r in rows if r['recipe'] == arm})
-        lines.append(f'| {arm} | {seeds} | ' + ' | '.join(cells)
-                     + f' | {m:.1f} [{lo:.1f}, {hi:.1f}] |')
+        lines.append(f'| {arm} | {seeds} | ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    lines.append('| arm | ' + ' | '.join(f'return after {e}' for e in episodes) + ' |')
+    lines.append('|---|' + '---|' * len(episodes))
+    for arm in order:
+        lines.append(f'| {arm} | ' + ' | '.join(_cell(ret.get(arm, {}).get(e, []), '.1f')
+                                                for e in episodes) + ' |')
     lines.append('')
     for name, arm in FINDINGS:
         if 'full' in succ and arm in succ:
@@ -154,26 +185,31 @@ def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
                 continue
             lines.append(f'- {name} ({arm}, success after {last} episodes): ' + verdict(
                 bootstrap_diff_ci(succ['full'][last], succ[arm][last])))
+            lines.append(f'- {name} ({arm}, mean success over evaluations): ' + verdict(
+                bootstrap_diff_ci(_per_seed(rows, 'full', _area),
+                                  _per_seed(rows, arm, _area))))
     return '\n'.join(lines)
 
 
 def plot(rows: List[Dict], path: str, title: str = '') -> None:
-    """Write a PNG: mean evaluation success vs online episodes per arm with 95 % CI bands."""
+    """Write a PNG: mean evaluation success and return vs online episodes, 95 % CI bands."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    succ = curves(rows, 'success_rate')
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for arm in [a for a in ARMS if a in succ] + sorted(set(succ) - set(ARMS)):
-        eps = sorted(succ[arm])
-        stats = [bootstrap_ci(succ[arm][e]) for e in eps]
-        ax.plot(eps, [s[0] for s in stats], marker='o', label=arm)
-        ax.fill_between(eps, [s[1] for s in stats], [s[2] for s in stats], alpha=0.2)
-    ax.set_xlabel('online episodes')
-    ax.set_ylabel('evaluation success (100 episodes)')
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(title or 'online fine-tuning: mean and 95 % bootstrap CI over seeds')
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in ((axes[0], 'success_rate', 'evaluation success (100 episodes)'),
+                           (axes[1], 'return_mean', 'evaluation return (100 episodes)')):
+        values = curves(rows, key)
+        for arm in [a for a in ARMS if a in values] + sorted(set(values) - set(ARMS)):
+            eps = sorted(values[arm])
+            stats = [bootstrap_ci(values[arm][e]) for e in eps]
+            ax.plot(eps, [st[0] for st in stats], marker='o', label=arm)
+            ax.fill_between(eps, [st[1] for st in stats], [st[2] for st in stats], alpha=0.15)
+        ax.set_xlabel('online episodes')
+        ax.set_ylabel(label)
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title or 'online fine-tuning: mean and 95 % bootstrap CI over seeds')
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -43,10 +43,11 @@ def test_arms_change_one_stabilizer_each():
     assert fixed['alpha_start'] == fixed['alpha_end'] == 0.5
 
 
-def row(arm, seed, successes):
+def row(arm, seed, successes, online=(1.0, 0.0)):
     curve = [{'episode': 5 * (i + 1), 'success_rate': s, 'return_mean': 100 * s}
              for i, s in enumerate(successes)]
     return {'recipe': arm, 'seed': seed, 'eval_curve': curve, 'final': curve[-1],
+            'history': [{'episode': i + 1, 'success': s} for i, s in enumerate(online)],
             'pi0': {'success_rate': 0.3, 'return_mean': 40.0}}
 
 
@@ -64,9 +65,14 @@ def test_table_merges_trial_files_and_states_the_findings(tmp_path):
     pi0, rows = ablation.load_rows([str(trials), str(old)])
     assert len(rows) == 13 and pi0['success_rate'] == 0.3
     text = ablation.summary_table(pi0, rows)
-    assert '| full | 6 | 40% [40%, 40%] | 80% [80%, 80%] |' in text
+    # success after 5 and 10, mean over evaluations, online episodes succeeded (1 of 2)
+    assert '| full | 6 | 40% [40%, 40%] | 80% [80%, 80%] | 60% [60%, 60%] | 50% [50%, 50%] |' \
+        in text
+    assert '| naive | 20.0 [20.0, 20.0] | 10.0 [10.0, 10.0] |' in text     # returns
     assert 'the full recipe beats naive fine-tuning (naive, success after 10 episodes): ' \
         'reproduced' in text
+    assert 'the full recipe beats naive fine-tuning (naive, mean success over evaluations): ' \
+        'reproduced (full - ablated = +0.45' in text
     assert 'data retention helps' in text       # one seed: reported, whatever it says
     png = tmp_path / 'a.png'
     ablation.plot(rows, str(png))
