@@ -13,9 +13,9 @@ Pretraining, the sim bridge and the offline evaluation of policies all use them.
   0.3 rad steering trim error (a bent link or a badly centred servo) and a weaker motor
   (c_m1 22 instead of 30, as on the ``real`` car); pi0 (the registered pretraining: 90 %
   target reached at 10k updates with 100 %, seed 0) parks in 39 % of 100 evaluation
-  episodes (measured; pi0 is on a cliff: 100 % with either error alone up to 0.3 rad / c_m1
-  18, 16 % at 0.31 rad, 0 % at 0.33 rad or with c_m1 18, 0 % on any Pacejka car: the slip,
-  not the parameters, is what breaks pi0);
+  episodes (measured; pi0 is on a cliff: 100 % with either error alone (trim up to 0.3 rad,
+  or c_m1 18); with c_m1 22, 16 % at 0.31 rad and 0 % at 0.33 rad; 0 % at 0.3 rad with
+  c_m1 18; 0 % on any Pacejka car: the slip, not the parameters, is what breaks pi0);
 - ``pacejka``: the Pacejka model with the published randomisation;
 - ``nominal``: the nominal kinematic car, no randomisation.
 """

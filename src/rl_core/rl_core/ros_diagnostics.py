@@ -27,6 +27,8 @@ class Health:
         """Create the publisher and the periodic timer."""
         self.node = node
         self.hardware_id = hardware_id
+        # Absolute on purpose, as diagnostic_updater does: the aggregator and rqt_robot_monitor
+        # read the one global /diagnostics topic whatever namespace the node runs in.
         self.pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.lock = threading.Lock()
         self.level = OK
