@@ -130,10 +130,24 @@ def _area(row: Dict) -> float:
     return float(np.mean([c['success_rate'] for c in curve]))
 
 
+def _lowest(row: Dict) -> float:
+    """Return the trial's lowest evaluation success (the dip, if fine-tuning unlearns)."""
+    curve = row.get('eval_curve') or [row['final']]
+    return float(min(c['success_rate'] for c in curve))
+
+
 def _online_success(row: Dict) -> float:
     """Fraction of the trial's online episodes that succeeded."""
     history = row.get('history') or []
     return float(np.mean([h['success'] for h in history])) if history else float('nan')
+
+
+_SUMMARIES = {'mean success over evaluations': _area, 'lowest evaluation': _lowest,
+              'online episodes succeeded': _online_success}
+
+
+def _finite(values: Sequence[float]) -> List[float]:
+    return [v for v in values if np.isfinite(v)]
 
 
 def _cell(values: Sequence[float], fmt: str) -> str:
@@ -149,9 +163,10 @@ def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
     Markdown: per arm, success and return after each N with 95 % bootstrap CIs; findings.
 
     The success table also gives each arm's mean success over all its evaluations (the area
-    under its learning curve) and the fraction of online episodes that succeeded. Each of
-    the paper's findings is judged on the final evaluation and on the area under the curve
-    (bootstrap CI of full - ablated arm).
+    under its learning curve), its lowest evaluation (the dip: how much of pi0 fine-tuning
+    unlearned) and the fraction of online episodes that succeeded (what the robot lived
+    through). Each of the paper's findings is judged on each of these: the final
+    evaluation, the area, the dip and the online episodes (bootstrap CI of full - ablated).
     """
     order = [a for a in ARMS if any(r['recipe'] == a for r in rows)] + sorted(
         {r['recipe'] for r in rows} - set(ARMS))
@@ -163,12 +178,11 @@ def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
                      f"{pi0['return_mean']:.1f}")
         lines.append('')
     lines.append('| arm | seeds | ' + ' | '.join(f'success after {e}' for e in episodes)
-                 + ' | mean over evaluations | online episodes succeeded |')
-    lines.append('|---|---|' + '---|' * (len(episodes) + 2))
+                 + ' | mean over evaluations | lowest evaluation | online episodes succeeded |')
+    lines.append('|---|---|' + '---|' * (len(episodes) + 3))
     for arm in order:
         cells = [_cell(succ.get(arm, {}).get(e, []), '.0%') for e in episodes]
-        cells += [_cell(_per_seed(rows, arm, _area), '.0%'),
-                  _cell(_per_seed(rows, arm, _online_success), '.0%')]
+        cells += [_cell(_per_seed(rows, arm, fn), '.0%') for fn in _SUMMARIES.values()]
         seeds = len({r['seed'] for r in rows if r['recipe'] == arm})
         lines.append(f'| {arm} | {seeds} | ' + ' | '.join(cells) + ' |')
     lines.append('')
@@ -185,13 +199,15 @@ def summary_table(pi0: Optional[Dict], rows: List[Dict]) -> str:
                 continue
             lines.append(f'- {name} ({arm}, success after {last} episodes): ' + verdict(
                 bootstrap_diff_ci(succ['full'][last], succ[arm][last])))
-            lines.append(f'- {name} ({arm}, mean success over evaluations): ' + verdict(
-                bootstrap_diff_ci(_per_seed(rows, 'full', _area),
-                                  _per_seed(rows, arm, _area))))
+            for label, fn in _SUMMARIES.items():
+                full, ablated = (_finite(_per_seed(rows, a, fn)) for a in ('full', arm))
+                if full and ablated:
+                    lines.append(f'- {name} ({arm}, {label}): ' + verdict(
+                        bootstrap_diff_ci(full, ablated)))
     return '\n'.join(lines)
 
 
-def plot(rows: List[Dict], path: str, title: str = '') -> None:
+def plot(rows: List[Dict], path: str, title: str = '', pi0: Optional[Dict] = None) -> None:
     """Write a PNG: mean evaluation success and return vs online episodes, 95 % CI bands."""
     import matplotlib
     matplotlib.use('Agg')
@@ -205,6 +221,9 @@ def plot(rows: List[Dict], path: str, title: str = '') -> None:
             stats = [bootstrap_ci(values[arm][e]) for e in eps]
             ax.plot(eps, [st[0] for st in stats], marker='o', label=arm)
             ax.fill_between(eps, [st[1] for st in stats], [st[2] for st in stats], alpha=0.15)
+        if pi0 and key in pi0:
+            ax.axhline(float(pi0[key]), color='k', linestyle='--', linewidth=1,
+                       label='pi0 (no fine-tuning)')
         ax.set_xlabel('online episodes')
         ax.set_ylabel(label)
     axes[0].set_ylim(-0.02, 1.02)

@@ -408,7 +408,7 @@ def cmd_ablation(args) -> int:
                                                    'pi0': pi0, 'rows': rows}, indent=1))
     print(ablation.summary_table(pi0, rows))
     ablation.plot(rows, str(out / 'ablation.png'),
-                  f'{plugin.name} on {variant}: mean success and 95 % bootstrap CI')
+                  f'{plugin.name} on {variant}: mean success and 95 % bootstrap CI', pi0=pi0)
     print(f'written: {out}/trials/*.json, {out}/ablation.json, {out}/ablation.png')
     return 0
 
@@ -424,5 +424,5 @@ def cmd_table(args) -> int:
     if args.markdown:
         pathlib.Path(args.markdown).write_text(text + '\n')
     if args.png:
-        ablation.plot(rows, args.png)
+        ablation.plot(rows, args.png, pi0=pi0)
     return 0

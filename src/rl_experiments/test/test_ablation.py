@@ -65,17 +65,24 @@ def test_table_merges_trial_files_and_states_the_findings(tmp_path):
     pi0, rows = ablation.load_rows([str(trials), str(old)])
     assert len(rows) == 13 and pi0['success_rate'] == 0.3
     text = ablation.summary_table(pi0, rows)
-    # success after 5 and 10, mean over evaluations, online episodes succeeded (1 of 2)
-    assert '| full | 6 | 40% [40%, 40%] | 80% [80%, 80%] | 60% [60%, 60%] | 50% [50%, 50%] |' \
-        in text
+    # success after 5 and 10, mean over evaluations, lowest evaluation, online episodes
+    # succeeded (1 of 2)
+    assert '| full | 6 | 40% [40%, 40%] | 80% [80%, 80%] | 60% [60%, 60%] | 40% [40%, 40%] ' \
+        '| 50% [50%, 50%] |' in text
+    assert '| naive | 6 | 20% [20%, 20%] | 10% [10%, 10%] | 15% [15%, 15%] | 10% [10%, 10%] ' \
+        '| 50% [50%, 50%] |' in text
     assert '| naive | 20.0 [20.0, 20.0] | 10.0 [10.0, 10.0] |' in text     # returns
     assert 'the full recipe beats naive fine-tuning (naive, success after 10 episodes): ' \
         'reproduced' in text
     assert 'the full recipe beats naive fine-tuning (naive, mean success over evaluations): ' \
         'reproduced (full - ablated = +0.45' in text
+    assert 'the full recipe beats naive fine-tuning (naive, lowest evaluation): ' \
+        'reproduced (full - ablated = +0.30' in text
+    assert 'the full recipe beats naive fine-tuning (naive, online episodes succeeded): ' \
+        'not resolved at this sample size (full - ablated = +0.00' in text
     assert 'data retention helps' in text       # one seed: reported, whatever it says
     png = tmp_path / 'a.png'
-    ablation.plot(rows, str(png))
+    ablation.plot(rows, str(png), pi0=pi0)
     assert png.read_bytes()[:4] == b'\x89PNG'
 
 
