@@ -17,7 +17,8 @@ into ``OnlineLearner``; it decides when to train and runs the between-episode ph
   (``update_obs_stats`` false, the default), so pi0 acts exactly as pretrained until the
   first update. Measured on the car (real_partial): letting a few hundred online
   observations into statistics built from ~37k pretraining ones moved pi0's deterministic
-  success from 26 % to 22 % before any gradient step.
+  success from 26 % to 22 % before any gradient step (an earlier pretraining and
+  real_partial setting; not re-measured on the current ones).
 - Pixel observations: when the agent's config has ``pixel_shape``, D_online stores uint8
   pixels and next pixels with every transition, and D0 must hold pixels of that shape.
 """
