@@ -124,16 +124,19 @@ def _per_seed(rows: List[Dict], arm: str, fn) -> List[float]:
     return [float(fn(r)) for r in rows if r['recipe'] == arm]
 
 
+def _eval_successes(row: Dict) -> List[float]:
+    """Return the success rate of each evaluation of a trial (its final one if no curve)."""
+    return [c['success_rate'] for c in row.get('eval_curve') or [row['final']]]
+
+
 def _area(row: Dict) -> float:
     """Mean evaluation success over all evaluations of a trial (area under its curve)."""
-    curve = row.get('eval_curve') or [row['final']]
-    return float(np.mean([c['success_rate'] for c in curve]))
+    return float(np.mean(_eval_successes(row)))
 
 
 def _lowest(row: Dict) -> float:
     """Return the trial's lowest evaluation success (the dip, if fine-tuning unlearns)."""
-    curve = row.get('eval_curve') or [row['final']]
-    return float(min(c['success_rate'] for c in curve))
+    return float(min(_eval_successes(row)))
 
 
 def _online_success(row: Dict) -> float:
@@ -151,7 +154,7 @@ def _finite(values: Sequence[float]) -> List[float]:
 
 
 def _cell(values: Sequence[float], fmt: str) -> str:
-    values = [v for v in values if np.isfinite(v)]
+    values = _finite(values)
     if not values:
         return '-'
     m, lo, hi = bootstrap_ci(values)
