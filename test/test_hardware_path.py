@@ -23,6 +23,7 @@ import time
 
 from graph_harness import (call_service, Graph, NODES, params_with, ros_env, SIM_ONLY,
                            wait_for, write_untrained_pi0)
+import numpy as np
 import pytest
 
 rclpy = pytest.importorskip('rclpy')
@@ -271,8 +272,14 @@ def test_use_sim_time_observations_follow_the_clock(tmp_path):
     print(f'{len(stamps)} observations, sim-time stamps {stamps[0]:.3f} .. {stamps[-1]:.3f} s')
     # Simulation time (since the bridge started), not the wall clock ...
     assert 0.0 < stamps[0] < 600.0
-    # ... following /clock: each stamp is at most a few clock ticks from /clock on arrival,
-    assert all(c is not None and abs(s - c) < 0.1 for s, c in observations), observations[:5]
+    # ... following /clock: a stamp is a few clock ticks from the probe's latest /clock on
+    # arrival. Both reach the probe through its one callback thread, so on a loaded machine single
+    # observations are handled late (CI saw one past 0.1 s): most within 0.1 s, none past 1 s
+    # (wall-clock stamps would be ~1.8e9 s off).
+    gaps = [abs(s - c) for s, c in observations if c is not None]
+    print(f'|stamp - /clock| median {np.median(gaps):.3f} s, max {max(gaps):.3f} s')
+    assert len(gaps) == len(observations), observations[:5]
+    assert np.mean(np.array(gaps) < 0.1) >= 0.8 and max(gaps) < 1.0, observations
     # and a control period of simulation time apart on average (the clock moves in 10 ms
     # ticks; a busy machine delays single ticks).
     steps = [b - a for a, b in zip(stamps, stamps[1:])]

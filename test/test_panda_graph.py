@@ -220,14 +220,22 @@ def test_sim_to_sim_cube_pose_from_the_bridge_camera_matches_the_truth(tmp_path)
     try:
         graph.start('sim_bridge', 'sim_bridge_node', 'sim_bridge')
         graph.start('panda_rl_env', 'cube_pose_node', 'cube_pose')
-        wait_for(lambda: len(seen) >= 5 and truth, 90, what='cube poses from the ArUco node')
-        true = {(t.header.stamp.sec, t.header.stamp.nanosec): t.pose.position for t in truth}
-        errors = []
-        for est in seen:
-            key = (est.header.stamp.sec, est.header.stamp.nanosec)
-            if key in true:
-                a, b = est.pose.position, true[key]
-                errors.append(np.linalg.norm([a.x - b.x, a.y - b.y, a.z - b.z]))
+
+        def matched_errors():
+            # Both streams are best-effort sensor data: on a loaded machine a frame's estimate or
+            # its truth can be dropped, so wait for pairs matched by stamp, not for counts.
+            true = {(t.header.stamp.sec, t.header.stamp.nanosec): t.pose.position
+                    for t in list(truth)}
+            out = []
+            for est in list(seen):
+                key = (est.header.stamp.sec, est.header.stamp.nanosec)
+                if key in true:
+                    a, b = est.pose.position, true[key]
+                    out.append(np.linalg.norm([a.x - b.x, a.y - b.y, a.z - b.z]))
+            return out
+        wait_for(lambda: len(matched_errors()) >= 3, 120,
+                 what='three cube poses from the ArUco node matched with the truth by stamp')
+        errors = matched_errors()
         print(f'{len(errors)} frames, cube position error mean {np.mean(errors) * 1000:.1f} '
               f'mm, max {np.max(errors) * 1000:.1f} mm')
         assert len(errors) >= 3 and max(errors) < 0.015
