@@ -42,7 +42,10 @@ def main(argv=None):
     parser.add_argument('--utd', type=float, default=10.0)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--variant', default='nominal', choices=['nominal', 'real'])
+    parser.add_argument('--executor', default='events', choices=['events', 'single'],
+                        help="the nodes' executor (rl_core.ros_executor: SIM2ONLINE_EXECUTOR)")
     args = parser.parse_args(argv)
+    os.environ['SIM2ONLINE_EXECUTOR'] = args.executor  # inherited by the graph's processes
     folder = pathlib.Path(tempfile.mkdtemp(prefix='latency_'))
     # The caller's ROS_DOMAIN_ID when set (shared machines hand out domains), else per pid.
     domain = int(os.environ.get('ROS_DOMAIN_ID') or 1 + os.getpid() % 100)
@@ -86,6 +89,10 @@ def main(argv=None):
     lat = sorted(latencies)
     p50 = statistics.median(lat) * 1e3
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3
+    kinds = {line.rsplit('spinning on the ', 1)[1].split()[0]
+             for log in folder.glob('*.log') for line in log.read_text().splitlines()
+             if 'spinning on the ' in line}
+    print(f"executor asked for: {args.executor}; the nodes spun on: {', '.join(sorted(kinds))}")
     print(f'observation -> action latency over {len(lat)} steps: p50 {p50:.2f} ms, '
           f'p99 {p99:.2f} ms, max {lat[-1] * 1e3:.1f} ms, '
           f'{sum(x > 0.05 for x in lat)} over 50 ms, {sum(x > 0.1 for x in lat)} over 100 ms')

@@ -214,9 +214,11 @@ def test_use_sim_time_observations_follow_the_clock(tmp_path):
         'sim_bridge': {'publish_clock': True, 'racecar.variant': 'nominal'},
         'racecar_driver': {'use_sim_time': True},
         # The probe answers from a Python callback; a loaded CI machine can take longer than
-        # the default 0.1 s watchdog (this test is about time stamps, not the watchdog).
+        # the default 0.1 s watchdog, and odometry once came 0.34 s late against the 0.2 s
+        # state timeout (this test is about time stamps; the watchdog and the stale-state
+        # stop have their own tests).
         'rl_env': {'use_sim_time': True, 'env.recorder_node': '', 'env.warmup_s': 0.3,
-                   'env.action_timeout_s': 0.5},
+                   'env.action_timeout_s': 0.5, 'env.state_timeout_s': 0.5},
     }, tmp_path)
     graph = Graph(tmp_path, params, domain)
     context = rclpy.Context()

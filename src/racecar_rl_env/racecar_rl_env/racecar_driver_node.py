@@ -31,7 +31,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import ros_qos
+from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_interfaces.msg import DriveCommand
 import torch
@@ -252,7 +252,7 @@ def main(args=None):
     try:
         rclpy.init(args=args)
         try:
-            rclpy.spin(RacecarDriverNode())
+            ros_executor.spin(RacecarDriverNode())
         finally:
             rclpy.try_shutdown()
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -69,12 +69,12 @@ import traceback
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_agent import policy_weights
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig
-from rl_core import config_spec, ros_params, ros_qos
+from rl_core import config_spec, ros_executor, ros_params, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_core.ros_messages import pixels_from_images
 from rl_core.run_info import check_action_dim, check_observation_spec
@@ -866,12 +866,10 @@ def main(args=None):
             # which the executor never waits on. rclpy's MultiThreadedExecutor(4) driven by
             # spin_once re-submitted each ready callback to its pool until a pool thread got
             # the GIL (7.6 submissions per callback measured): observation->action p99 98 ms,
-            # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks").
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
+            # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks"). The events
+            # executor where rclpy has it (rl_core.ros_executor), else the single-threaded one.
             try:
-                while rclpy.ok() and not node.finished.is_set():
-                    executor.spin_once(timeout_sec=0.1)
+                ros_executor.spin(node, until=node.finished.is_set)
             finally:
                 if node.learn_thread is not None:  # a learner, also on Ctrl-C / SIGINT:
                     node.finished.set()

@@ -35,7 +35,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
-from rl_core import config_spec, registry, ros_params, ros_qos
+from rl_core import config_spec, registry, ros_executor, ros_params, ros_qos
 from rl_core.config_spec import spec
 from rl_core.episode import check_action, Episode
 from rl_core.ros_diagnostics import Health
@@ -423,7 +423,7 @@ def main(args=None):
     node = None
     try:
         node = EnvNode()
-        rclpy.spin(node)
+        ros_executor.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ros_params.start_errors() as exc:

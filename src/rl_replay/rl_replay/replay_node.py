@@ -29,7 +29,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import ros_qos
+from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_interfaces.msg import EpisodeEvent, Transition
 from rl_replay.bag_io import (BagFormatError, EVENT_TOPIC, RecorderWriteError,
@@ -202,7 +202,7 @@ def main(args=None):
                 rclpy.logging.get_logger('rl_replay').fatal(f'refusing to start: {exc}')
                 return 2
             try:
-                rclpy.spin(node)
+                ros_executor.spin(node)
             finally:
                 try:
                     node.recorder.close()

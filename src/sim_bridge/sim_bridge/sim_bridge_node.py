@@ -20,7 +20,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import registry, ros_params
+from rl_core import registry, ros_executor, ros_params
 from rl_core.ros_diagnostics import Health
 from rl_core.run_info import resolve_task
 from rosgraph_msgs.msg import Clock
@@ -99,7 +99,7 @@ def main(args=None):
                 rclpy.logging.get_logger('sim_bridge').fatal(f'refusing to start: {exc}')
                 return 2
             try:
-                rclpy.spin(node)
+                ros_executor.spin(node)
             finally:
                 node.shutdown()
         finally:

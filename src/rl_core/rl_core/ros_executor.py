@@ -1,0 +1,58 @@
+# Copyright 2026 The sim2online authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The executor every node of the acting path spins on, chosen in one place.
+
+``make_executor()`` returns rclpy's ``EventsExecutor`` (``rclpy.experimental``: the wait
+set lives in C++ and a ready callback is dispatched without rebuilding it from Python on
+every turn) where the installed rclpy has it, else the ``SingleThreadedExecutor``. Both
+run every callback of the process on the spinning thread, so node code is the same for
+either. ``SIM2ONLINE_EXECUTOR=single`` forces the single-threaded one (a system rclpy
+whose events executor misbehaves, or a comparison run: ``bench/ros_latency_bench.py
+--executor``). Measured on the race-car graph: README "Benchmarks".
+"""
+
+import os
+
+from rclpy.executors import SingleThreadedExecutor
+
+KINDS = ('events', 'single')
+
+
+def executor_kind() -> str:
+    """Return the executor kind asked for by ``SIM2ONLINE_EXECUTOR`` (default events)."""
+    kind = os.environ.get('SIM2ONLINE_EXECUTOR', 'events').strip().lower() or 'events'
+    if kind not in KINDS:
+        raise ValueError(f'SIM2ONLINE_EXECUTOR={kind!r}: expected one of {KINDS}')
+    return kind
+
+
+def make_executor(context=None):
+    """Return ``(executor, kind)``: the events executor when available, else single."""
+    if executor_kind() == 'events':
+        try:
+            from rclpy.experimental import EventsExecutor
+        except ImportError:  # an rclpy without it (older system ROS 2)
+            pass
+        else:
+            return EventsExecutor(context=context), 'events'
+    return SingleThreadedExecutor(context=context), 'single'
+
+
+def spin(node, until=None) -> str:
+    """
+    Spin ``node`` until shutdown (or ``until()`` is true) on ``make_executor``'s pick.
+
+    Turns of at most 0.1 s, so a Python signal handler (Ctrl-C in a node that installs no
+    rclpy handler) and ``until`` are looked at between them. Returns the executor kind.
+    """
+    executor, kind = make_executor(node.context)
+    executor.add_node(node)
+    node.get_logger().info(f'spinning on the {kind} executor')
+    try:
+        while node.context.ok() and not (until is not None and until()):
+            executor.spin_once(timeout_sec=0.1)
+    finally:
+        executor.remove_node(node)
+        executor.shutdown()
+    return kind
