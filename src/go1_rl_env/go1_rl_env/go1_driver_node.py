@@ -37,7 +37,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import ros_qos
+from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool
@@ -249,7 +249,7 @@ def main(args=None):
     node = None
     try:
         node = Go1DriverNode()
-        rclpy.spin(node)
+        ros_executor.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -22,7 +22,7 @@ from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import ros_qos
+from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -121,7 +121,7 @@ def main(args=None):
             rclpy.logging.get_logger('camera').fatal(str(exc))
             return 2
         try:
-            rclpy.spin(node)
+            ros_executor.spin(node)
         finally:
             node.destroy_node()
             rclpy.try_shutdown()

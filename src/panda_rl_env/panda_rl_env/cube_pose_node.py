@@ -21,7 +21,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rl_core import ros_qos
+from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
@@ -127,7 +127,7 @@ def main(args=None):
             rclpy.logging.get_logger('cube_pose').fatal(f'refusing to start: {exc}')
             return 2
         try:
-            rclpy.spin(node)
+            ros_executor.spin(node)
         finally:
             rclpy.try_shutdown()
     except (KeyboardInterrupt, ExternalShutdownException):
