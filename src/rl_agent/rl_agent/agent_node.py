@@ -60,7 +60,6 @@ WARN observation or parameter problems / ERROR ``training failed: ...``.
 
 import copy
 import gc
-import json
 import os
 import threading
 import time
@@ -73,7 +72,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_agent import policy_weights
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
-from rl_agent.sac import SAC, SACConfig
+from rl_agent.sac import SAC, SACConfig, save_json_atomic
 from rl_core import config_spec, ros_executor, ros_params, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_core.ros_messages import pixels_from_images
@@ -429,10 +428,8 @@ class AgentNode(Node):
             row = self.learner.history[-1]
         if self.role == 'actor':
             # The learner owns the online checkpoint; the actor keeps only its episodes.
-            path = os.path.splitext(self.online_path)[0] + '_actor_history.json'
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            with open(path, 'w') as f:
-                json.dump(self.learner.history, f, indent=1)
+            save_json_atomic(self.learner.history,
+                             os.path.splitext(self.online_path)[0] + '_actor_history.json')
         self.get_logger().info(
             f'episode {self.learner.episodes}: return {msg.episode_return:.2f}, success '
             f'{msg.success}, {msg.num_steps} steps ({msg.reason}); weights version '
@@ -676,8 +673,9 @@ class AgentNode(Node):
         """Write the online checkpoint (atomic) and the history JSON next to it."""
         self.learner.save(self.online_path, extra={**self.task.to_run_info(),
                                                    'history': self.learner.history})
-        with open(os.path.splitext(self.online_path)[0] + '_history.json', 'w') as f:
-            json.dump(self.learner.history, f, indent=1)
+        # Atomic like the checkpoint: a reader (rqt, a test, a plot) never sees half a file.
+        save_json_atomic(self.learner.history,
+                         os.path.splitext(self.online_path)[0] + '_history.json')
 
     def fail(self, stage: str, exc: Exception, untrained_steps: int) -> None:
         """Pause after a failure: log it, report ERROR, keep the data (checkpoint if sane)."""

@@ -115,14 +115,19 @@ class SACConfig:
         return bool(self.pixel_shape)
 
 
-def save_atomic(obj: Dict[str, Any], path: str) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over path."""
+def save_atomic(obj: Dict[str, Any], path: str, write=torch.save, suffix='.pt') -> None:
+    """
+    Write ``obj`` to a temporary file in the same folder, fsync, then rename over path.
+
+    A reader (or a process killed mid-write) sees the old file or the new one, never a
+    part. ``write(obj, binary_file)`` does the writing: ``torch.save`` by default.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.pt', dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix=suffix, dir=folder)
     try:
         with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+            write(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -130,6 +135,12 @@ def save_atomic(obj: Dict[str, Any], path: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_json_atomic(obj: Any, path: str) -> None:
+    """Write ``obj`` as indented JSON with ``save_atomic`` (whole file or the old one)."""
+    save_atomic(obj, path, write=lambda o, f: f.write(json.dumps(o, indent=1).encode()),
+                suffix='.json')
 
 
 class SAC:

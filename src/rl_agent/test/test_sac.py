@@ -205,3 +205,23 @@ def test_cuda_graph_update_matches_eager():
         assert torch.allclose(e['critic_loss'], g['critic_loss'], rtol=1e-4, atol=1e-5)
     assert torch.allclose(flat(eager.actor), flat(graphed.actor), atol=1e-5)
     assert torch.allclose(flat(eager.critic), flat(graphed.critic), atol=1e-5)
+
+
+def test_json_history_is_replaced_whole_or_not_at_all(tmp_path):
+    # The agent's history JSON is read while the agent runs (plots, tests, operators): a
+    # writer that fails half-way leaves the previous file as it was and no temporary file.
+    import json
+    from rl_agent.sac import save_atomic, save_json_atomic
+    path = tmp_path / 'agent_history.json'
+    save_json_atomic([{'episode': 1}], str(path))
+    assert json.loads(path.read_text()) == [{'episode': 1}]
+
+    def half_then_fail(obj, f):
+        f.write(b'[{"episode": ')
+        raise OSError('disk full')
+    with pytest.raises(OSError, match='disk full'):
+        save_atomic([{'episode': 2}], str(path), write=half_then_fail, suffix='.json')
+    assert json.loads(path.read_text()) == [{'episode': 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['agent_history.json']
+    save_json_atomic([{'episode': 1}, {'episode': 2}], str(path))
+    assert len(json.loads(path.read_text())) == 2
