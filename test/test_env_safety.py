@@ -145,7 +145,9 @@ def world(tmp_path):
     domain = 200 + os.getpid() % 30
     overrides = {'/**': {'task.checkpoint': '', 'task.overrides': '{"episode_steps": 10000}'},
                  'rl_env': {'adapter.reset_service': '/fake/reset', 'env.recorder_node': '',
-                            'env.action_timeout_s': 0.3, 'env.state_timeout_s': 0.6,
+                            # 0.5 s watchdog: at 0.3 s one late answer of this Python fake
+                            # under CI load tripped it before the NaN test's stale-state stop
+                            'env.action_timeout_s': 0.5, 'env.state_timeout_s': 0.6,
                             'env.warmup_s': 0.1, 'env.reset_timeout_s': 1.5}}
     graph = Graph(tmp_path, params_with(overrides, tmp_path), domain)
     graph.start_all(names={'racecar_driver', 'rl_env'})
