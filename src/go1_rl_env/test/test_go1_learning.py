@@ -19,7 +19,8 @@ class ZeroPolicy:
 
     def act(self, state, deterministic=True, **_):
         import torch
-        return torch.zeros(state.shape[0], 12)
+        from go1_rl_env.task import ACTION_DIM
+        return torch.zeros(state.shape[0], ACTION_DIM)
 
 
 @pytest.mark.slow
@@ -33,8 +34,8 @@ def test_short_pretraining_tracks_commands_better_than_standing(tmp_path):
         '--max-wall-clock-s', '1500', '--out-dir', str(tmp_path)])
     trainer = Pretrainer(cfg, sac_cfg, log=print, task_overrides=overrides)
     summary = trainer.train()
-    env = make_env(cfg, 50, seed=4321, task=trainer.task)
-    standing = evaluate(ZeroPolicy(), env)
+    # A fresh env of the same seed for each policy: the same robots and commands.
+    standing = evaluate(ZeroPolicy(), make_env(cfg, 50, seed=4321, task=trainer.task))
     trained = evaluate(trainer.agent, make_env(cfg, 50, seed=4321, task=trainer.task))
     keys = ('return_mean', 'success_rate', 'reward/tracking_lin_vel',
             'reward/tracking_ang_vel', 'lin_vel_error_median')
