@@ -196,6 +196,11 @@ def test_hardware_path_runs_episodes_with_operator_ack_and_the_car_brakes(tmp_pa
         driving = [thr for _, brake, thr in operator.drive if not brake and thr != 0.0]
     assert len(driving) >= EPISODES * STEPS * 0.8
     assert 'board: no drive command received yet: braking' in fake_log
+    # Ctrl-C (graph.stop): the env node stops the robot and exits cleanly, no exception
+    # raised inside a callback.
+    env_log = graph.log('rl_env')
+    assert 'shutting down: robot commanded to stop' in env_log
+    assert 'Exception in' not in env_log and 'Traceback' not in env_log, env_log[-2000:]
     assert math.isfinite(float(car['x'])) and int(car['poses_published']) > 100
 
 

@@ -17,8 +17,14 @@ action scaling. ``stop()``: while the robot is upright and inside its limits it 
 the default pose; otherwise (flipped, joint/torque limit) the driver is put in damping
 through ``go1/estop``. ``reset()``: clear the e-stop, optionally call
 ``adapter.reset_service`` (``sim/reset`` in simulation: the simulated robot is laid down;
-'' on hardware, where the operator places it), then ``go1/release`` (the driver stands
-the robot up) and wait ``adapter.stand_up_wait_s``.
+'' on hardware, where the operator places it) and wait ``adapter.settle_s``, then
+``go1/release`` (the driver stands
+the robot up) and wait ``adapter.stand_up_wait_s``. While a reset runs, ``stop()`` (which
+the environment node calls every tick between episodes) judges only measurements that
+arrived after the driver accepted ``go1/release``: a reading from before the lay-down (the
+robot that just flipped) must not e-stop the robot the reset is standing up -- the e-stop
+would reach the driver after the release and damp the stand-up (seen in the Go1 main job:
+episodes that began lying, "flipped" at step 0).
 """
 
 import time
@@ -58,6 +64,10 @@ class Go1Adapter(HardwareAdapter):
         self.stand_up_wait_s = param('stand_up_wait_s', 2.5, 'Wait after go1/release for '
                                      'the stand-up (s).', floating_point_range=[
                                          FloatingPointRange(from_value=0.0, to_value=60.0)])
+        self.settle_s = param('settle_s', 0.3, 'Wait after the reset service (the robot '
+                              'laid down) before go1/release, so the driver stands up from '
+                              'the lying pose it has measured (s).', floating_point_range=[
+                                  FloatingPointRange(from_value=0.0, to_value=10.0)])
         self.names = list(model.SDK_JOINT_NAMES)
         self.kin = LegKinematics()
         self.generator = torch.Generator().manual_seed(0)
@@ -66,6 +76,11 @@ class Go1Adapter(HardwareAdapter):
         self.parts = {}
         self.cmd_vel = None
         self.stopped = False
+        # Measurements that arrived before this time are not judged by stop() (a reset is
+        # running: see the module docstring); None: judge every measurement.
+        self.judge_after = None
+        self.reset_id = 0          # a reset's callbacks act only while theirs is current
+        self.reset_timer = None
         self.target_pub = node.create_publisher(JointState, 'go1/joint_targets',
                                                 ros_qos.COMMAND)
         self.estop_pub = node.create_publisher(Bool, 'go1/estop', ros_qos.LATCHED)
@@ -183,6 +198,10 @@ class Go1Adapter(HardwareAdapter):
             m = latest[0]
             unsafe = ('non_finite' if not bool(torch.isfinite(m).all())
                       else self.task.safety_violation(m))
+            if self.judge_after is not None and latest[1] < self.judge_after:
+                unsafe = ''   # from before the reset's release: the driver owns the robot
+        elif self.judge_after is not None:
+            unsafe = ''
         if unsafe:
             if not self.stopped:
                 self.estop_pub.publish(Bool(data=True))
@@ -191,6 +210,14 @@ class Go1Adapter(HardwareAdapter):
             return
         self.q_target = np.array(model.DEFAULT_POSE)
         self._publish_targets(self.q_target)
+
+    def cancel_reset(self) -> None:
+        """Abandon a running reset (abort, e-stop): no release follows; judge all again."""
+        self.reset_id += 1
+        if self.reset_timer is not None:
+            self.node.destroy_timer(self.reset_timer)
+            self.reset_timer = None
+        self.judge_after = None
 
     def not_ready(self) -> str:
         """Return why a start must wait (no robot state, driver or reset service missing)."""
@@ -210,38 +237,58 @@ class Go1Adapter(HardwareAdapter):
         return ''
 
     def reset(self) -> ResetFuture:
-        """Clear the e-stop, lay down (sim), stand up through the driver, then wait."""
+        """Clear the e-stop, lay down (sim) and settle, stand up through the driver, wait."""
+        self.cancel_reset()
         future = ResetFuture()
+        self.reset_id += 1
+        my_id = self.reset_id
         self.estop_pub.publish(Bool(data=False))
         self.stopped = False
+        self.judge_after = float('inf')   # until the driver has accepted go1/release
         self.command_now = self.task.sample_commands(1, self.generator)[0]
         self.q_target = np.array(model.DEFAULT_POSE)
 
-        def after_wait():
-            timer.cancel()
-            self.node.destroy_timer(timer)
-            future.set_result(True, 'standing')
+        def current():   # an abandoned reset (cancel_reset, a newer reset) does nothing more
+            return my_id == self.reset_id and not future.done()
+
+        def failed(reason):
+            self.judge_after = None
+            future.set_result(False, reason)
+
+        def later(seconds, then):
+            def fire():
+                self.node.destroy_timer(self.reset_timer)
+                self.reset_timer = None
+                if current():
+                    then()
+            self.reset_timer = self.node.create_timer(max(seconds, 0.001), fire)
 
         def released(call):
+            if not current():
+                return
             result = call.result()
             if result is None or not result.success:
-                future.set_result(False, 'go1/release refused: ' + (
+                failed('go1/release refused: ' + (
                     result.message if result is not None else str(call.exception())))
                 return
-            nonlocal timer
-            timer = self.node.create_timer(max(self.stand_up_wait_s, 0.001), after_wait)
+            self.judge_after = self.node.get_clock().now().nanoseconds * 1e-9
+            later(self.stand_up_wait_s, lambda: future.set_result(True, 'standing'))
 
-        def release(_=None):
+        def release():
             self.release_client.call_async(Trigger.Request()).add_done_callback(released)
 
-        timer = None
         if self.reset_client is not None:
             def laid(call):
+                if not current():
+                    return
                 result = call.result()
                 if result is None or not result.success:
-                    future.set_result(False, f'reset service failed: {call.exception()}')
+                    failed(f'reset service failed: {call.exception()}')
                     return
-                release()
+                # The driver stands up from the pose it measures at go1/release: let the
+                # lying robot's state reach it first (a reading from before the lay-down
+                # makes it swing the folded legs to the default pose at once).
+                later(self.settle_s, release)
             self.reset_client.call_async(Trigger.Request()).add_done_callback(laid)
         else:
             release()

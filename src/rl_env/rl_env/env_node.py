@@ -30,6 +30,8 @@ reason: watchdog, non-finite measurement or action, stale or missing measurement
 """
 
 import dataclasses
+import signal
+import threading
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -417,13 +419,18 @@ class EnvNode(Node):
 def main(args=None):
     """Run the node until shutdown; the robot is commanded to stop on the way out."""
     # Our own Ctrl-C handling: the context must still be valid to send the stop command.
+    # SIGINT / SIGTERM only set a flag that the spin loop reads between turns (<= 0.1 s):
+    # no KeyboardInterrupt lands inside a timer callback mid-step.
     # Tiny tensors only: one thread, so this process never competes with the learner.
     torch.set_num_threads(1)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = EnvNode()
-        ros_executor.spin(node)
+        ros_executor.spin(node, until=stopping.is_set)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ros_params.start_errors() as exc:
