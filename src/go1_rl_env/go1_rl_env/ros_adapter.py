@@ -18,13 +18,12 @@ the default pose; otherwise (flipped, joint/torque limit) the driver is put in d
 through ``go1/estop``. ``reset()``: clear the e-stop, optionally call
 ``adapter.reset_service`` (``sim/reset`` in simulation: the simulated robot is laid down;
 '' on hardware, where the operator places it) and wait ``adapter.settle_s``, then
-``go1/release`` (the driver stands
-the robot up) and wait ``adapter.stand_up_wait_s``. While a reset runs, ``stop()`` (which
-the environment node calls every tick between episodes) judges only measurements that
-arrived after the driver accepted ``go1/release``: a reading from before the lay-down (the
-robot that just flipped) must not e-stop the robot the reset is standing up -- the e-stop
-would reach the driver after the release and damp the stand-up (seen in the Go1 main job:
-episodes that began lying, "flipped" at step 0).
+``go1/release`` (the driver stands the robot up) and wait ``adapter.stand_up_wait_s``.
+While a reset runs, ``stop()`` (which the environment node calls every tick between
+episodes) judges only measurements that arrived after the driver accepted ``go1/release``:
+a reading from before the lay-down (the robot that just flipped) must not e-stop the robot
+the reset is standing up -- the e-stop would reach the driver after the release and damp
+the stand-up (seen in the Go1 main job: episodes that began lying, "flipped" at step 0).
 """
 
 import time

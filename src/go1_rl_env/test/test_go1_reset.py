@@ -4,10 +4,11 @@
 The Go1 adapter's reset against a fake driver on the driver's topics and services.
 
 The driver stands up from the pose it measures at ``go1/release``, so the adapter waits
-``adapter.settle_s`` after the lay-down before releasing. The race this guards against (seen in the Go1 main job): an episode ends with the robot
-flipped; the reset lays it down and the driver stands it up; but the environment node's
-between-episode ``stop()`` still saw the flipped reading from before the lay-down and
-e-stopped the driver after the release, so the next episode began damped and lying.
+``adapter.settle_s`` after the lay-down before releasing. The race this guards against
+(seen in the Go1 main job): an episode ends with the robot flipped; the reset lays it down
+and the driver stands it up; but the environment node's between-episode ``stop()`` still
+saw the flipped reading from before the lay-down and e-stopped the driver after the
+release, so the next episode began damped and lying.
 """
 
 import time
