@@ -192,15 +192,14 @@ class Go1Adapter(HardwareAdapter):
     def stop(self) -> None:
         """Hold the default pose while upright and in limits; damping otherwise."""
         latest = self.latest()
-        unsafe = 'no_state'
-        if latest is not None:
+        if self.judge_after is not None and (latest is None or latest[1] < self.judge_after):
+            unsafe = ''   # a reset runs and this reading predates its release: not judged
+        elif latest is None:
+            unsafe = 'no_state'
+        else:
             m = latest[0]
             unsafe = ('non_finite' if not bool(torch.isfinite(m).all())
                       else self.task.safety_violation(m))
-            if self.judge_after is not None and latest[1] < self.judge_after:
-                unsafe = ''   # from before the reset's release: the driver owns the robot
-        elif self.judge_after is not None:
-            unsafe = ''
         if unsafe:
             if not self.stopped:
                 self.estop_pub.publish(Bool(data=True))
@@ -237,9 +236,8 @@ class Go1Adapter(HardwareAdapter):
 
     def reset(self) -> ResetFuture:
         """Clear the e-stop, lay down (sim) and settle, stand up through the driver, wait."""
-        self.cancel_reset()
+        self.cancel_reset()   # a new id: callbacks of an earlier reset do nothing more
         future = ResetFuture()
-        self.reset_id += 1
         my_id = self.reset_id
         self.estop_pub.publish(Bool(data=False))
         self.stopped = False
