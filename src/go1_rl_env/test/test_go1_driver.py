@@ -16,6 +16,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rl_core import ros_qos
+from rl_core.ros_executor import spin_until
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
@@ -53,13 +54,6 @@ def graph():
     rclpy.shutdown()
 
 
-def spin_until(ex, pred, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not pred():
-        ex.spin_once(timeout_sec=0.01)
-    return pred()
-
-
 def test_driver_stands_the_robot_after_release_follows_targets_and_damps(graph):
     sim, server, driver, probe, ex = graph
     states, diags = [], []
@@ -68,13 +62,13 @@ def test_driver_stands_the_robot_after_release_follows_targets_and_damps(graph):
     targets = probe.create_publisher(JointState, 'go1/joint_targets', ros_qos.COMMAND)
     estop = probe.create_publisher(Bool, 'go1/estop', ros_qos.LATCHED)
     release = probe.create_client(Trigger, 'go1/release')
-    assert spin_until(ex, lambda: len(states) > 5), 'no go1/joint_states'
+    assert spin_until(ex, lambda: len(states) > 5, 5.0), 'no go1/joint_states'
     assert list(states[-1].name) == list(model.SDK_JOINT_NAMES)
     # damped until the operator releases: targets are ignored
     assert driver.loop.damping == 'no_target_yet'
-    assert spin_until(ex, release.service_is_ready)
+    assert spin_until(ex, release.service_is_ready, 5.0)
     future = release.call_async(Trigger.Request())
-    assert spin_until(ex, future.done) and future.result().success
+    assert spin_until(ex, future.done, 5.0) and future.result().success
     msg = JointState()
     msg.name = list(model.SDK_JOINT_NAMES)
     msg.position = list(model.DEFAULT_POSE)
@@ -99,13 +93,13 @@ def test_driver_stands_the_robot_after_release_follows_targets_and_damps(graph):
         (server.commands_applied, driver.loop.sent, server.last_command)
     # release again, then an e-stop damps at once
     future = release.call_async(Trigger.Request())
-    assert spin_until(ex, future.done) and future.result().success
+    assert spin_until(ex, future.done, 5.0) and future.result().success
     estop.publish(Bool(data=True))
     assert spin_until(ex, lambda: driver.loop.damping == 'estop', 2.0)
     # a target with a NaN never reaches the motors: damping instead
     estop.publish(Bool(data=False))
     future = release.call_async(Trigger.Request())
-    assert spin_until(ex, future.done) and future.result().success
+    assert spin_until(ex, future.done, 5.0) and future.result().success
     assert spin_until(ex, lambda: driver.standing_up is None, 2.0)
     msg.position[4] = float('nan')
     targets.publish(msg)

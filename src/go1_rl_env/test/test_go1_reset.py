@@ -11,8 +11,6 @@ saw the flipped reading from before the lay-down and e-stopped the driver after 
 release, so the next episode began damped and lying.
 """
 
-import time
-
 from geometry_msgs.msg import QuaternionStamped, TwistStamped
 from go1_rl_env import model
 from go1_rl_env.ros_adapter import Go1Adapter
@@ -22,6 +20,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rl_core import ros_qos
+from rl_core.ros_executor import spin_until
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
@@ -85,32 +84,25 @@ def world():
     rclpy.shutdown()
 
 
-def spin_until(ex, condition, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        ex.spin_once(timeout_sec=0.02)
-    return condition()
-
-
 def settle(ex, seconds=0.3):
     spin_until(ex, lambda: False, timeout=seconds)
 
 
 def fresh_state(adapter, driver, ex, upright):
-    """Publish states until the adapter holds one of this kind, newer than before."""
+    """Publish a state until the adapter holds one of this kind, newer than before."""
     before = adapter.latest()[1] if adapter.latest() is not None else -1.0
 
     def arrived():
-        driver.publish_state(upright)
-        ex.spin_once(timeout_sec=0.02)
         latest = adapter.latest()
         if latest is None or latest[1] <= before:
             return False
         # per topic in order: once an IMU reading of this kind is in, no older kind follows
         return (adapter.parts['go1/imu'][0].orientation.w == 1.0) == upright
-    assert spin_until(ex, arrived)
+    for _ in range(20):   # best-effort QoS: the first messages may precede the matching
+        driver.publish_state(upright)
+        if spin_until(ex, arrived, timeout=0.5):
+            return
+    raise AssertionError(f'the adapter never received a state (upright={upright})')
 
 
 def test_reset_is_not_e_stopped_by_a_reading_from_before_it(world):

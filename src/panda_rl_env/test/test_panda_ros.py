@@ -24,16 +24,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
+from rl_core.ros_executor import spin_until
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
 pytest.importorskip('franka_msgs.action')
-
-
-def spin_until(ex, pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not pred():
-        ex.spin_once(timeout_sec=0.01)
-    return pred()
 
 
 @pytest.fixture

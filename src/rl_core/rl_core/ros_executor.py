@@ -13,6 +13,7 @@ whose events executor misbehaves, or a comparison run: ``bench/ros_latency_bench
 """
 
 import os
+import time
 
 from rclpy.executors import SingleThreadedExecutor
 
@@ -56,3 +57,11 @@ def spin(node, until=None) -> str:
         executor.remove_node(node)
         executor.shutdown()
     return kind
+
+
+def spin_until(executor, predicate, timeout: float = 10.0) -> bool:
+    """Spin ``executor`` in turns of 10 ms until ``predicate()`` or ``timeout`` s; return it."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not predicate():
+        executor.spin_once(timeout_sec=0.01)
+    return bool(predicate())

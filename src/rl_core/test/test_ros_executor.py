@@ -67,3 +67,24 @@ def test_spin_serves_timers_topics_services_and_futures_until_told(monkeypatch, 
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
+
+
+def test_spin_until_returns_when_the_condition_holds_or_after_the_timeout():
+    from rclpy.executors import SingleThreadedExecutor
+    from rl_core.ros_executor import spin_until
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0')))
+    try:
+        node = rclpy.create_node('spin_until_probe', context=context)
+        ex = SingleThreadedExecutor(context=context)
+        ex.add_node(node)
+        ticks = []
+        node.create_timer(0.02, lambda: ticks.append(1))
+        assert spin_until(ex, lambda: len(ticks) >= 3, timeout=10.0)   # timers ran
+        started = time.monotonic()
+        assert spin_until(ex, lambda: False, timeout=0.2) is False
+        assert time.monotonic() - started >= 0.2
+        ex.shutdown()
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
