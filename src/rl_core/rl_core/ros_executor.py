@@ -13,6 +13,8 @@ whose events executor misbehaves, or a comparison run: ``bench/ros_latency_bench
 """
 
 import os
+import signal
+import threading
 import time
 
 from rclpy.executors import SingleThreadedExecutor
@@ -40,12 +42,14 @@ def make_executor(context=None):
     return SingleThreadedExecutor(context=context), 'single'
 
 
-def spin(node, until=None) -> str:
+def spin(node, until=None, then=None) -> str:
     """
     Spin ``node`` until shutdown (or ``until()`` is true) on ``make_executor``'s pick.
 
     Turns of at most 0.1 s, so a Python signal handler (Ctrl-C in a node that installs no
-    rclpy handler) and ``until`` are looked at between them. Returns the executor kind.
+    rclpy handler) and ``until`` are looked at between them. ``then(executor)``, when
+    given, runs after ``until()`` turned true, on the same executor (e.g. ``drain``).
+    Returns the executor kind.
     """
     executor, kind = make_executor(node.context)
     executor.add_node(node)
@@ -53,10 +57,52 @@ def spin(node, until=None) -> str:
     try:
         while node.context.ok() and not (until is not None and until()):
             executor.spin_once(timeout_sec=0.1)
+        if then is not None and node.context.ok():
+            then(executor)
     finally:
         executor.remove_node(node)
         executor.shutdown()
     return kind
+
+
+def stop_on_signals() -> threading.Event:
+    """
+    Make SIGINT and SIGTERM set the returned event instead of raising KeyboardInterrupt.
+
+    For a node whose callbacks must never be cut short by Ctrl-C (a bag split being
+    written, a checkpoint, the robot's stop command): call it before ``rclpy.init(...,
+    signal_handler_options=SignalHandlerOptions.NO)`` and spin with ``until=event.is_set``;
+    the loop then ends between turns, with the context still valid for the way out. With
+    rclpy's own handler a KeyboardInterrupt landed inside the recorder's episode-end write
+    (the last split stayed unlisted) and aborted the agent in the events executor's C++.
+    """
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    return stopping
+
+
+def drain(executor, node, activity, quiet_s: float = 0.3, max_s: float = 3.0) -> int:
+    """
+    Spin on until ``activity()`` stays the same for ``quiet_s``; return how much it grew.
+
+    ``activity`` counts what the node took (e.g. messages recorded): what DDS had already
+    delivered to the node's readers when Ctrl-C came is taken before the way out. At most
+    ``max_s`` seconds, so a publisher that keeps sending cannot hold the shutdown. The
+    executor must be the one the node spun on (a fresh events executor does not see what
+    was announced to the old one).
+    """
+    now = time.monotonic()
+    end, since, first = now + max_s, now, activity()
+    last = first
+    while node.context.ok() and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+        value = activity()
+        if value != last:
+            last, since = value, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return last - first
 
 
 def spin_until(executor, predicate, timeout: float = 10.0) -> bool:

@@ -88,3 +88,44 @@ def test_spin_until_returns_when_the_condition_holds_or_after_the_timeout():
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
+
+
+@pytest.mark.parametrize('kind', ['events', 'single'])
+def test_a_signal_ends_the_spin_between_turns_and_drain_takes_what_is_left(monkeypatch,
+                                                                           kind):
+    import signal
+    from rl_core import ros_executor
+    from std_msgs.msg import String
+    monkeypatch.setenv('SIM2ONLINE_EXECUTOR', kind)
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0')))
+    try:
+        stopping = ros_executor.stop_on_signals()
+        node = rclpy.create_node(f'drain_probe_{kind}', context=context)
+        got, drained = [], []
+        pub = node.create_publisher(String, 'drain_probe', 100)
+        node.create_subscription(String, 'drain_probe', lambda m: got.append(m.data), 100)
+
+        def on_timer():
+            # The signal arrives inside a callback: it must not raise there.
+            if len(got) < 3:
+                pub.publish(String(data=f'before {len(got)}'))
+            elif not stopping.is_set():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for i in range(5):  # published after the stop: the drain takes them
+                    pub.publish(String(data=f'after {i}'))
+        node.create_timer(0.05, on_timer)
+        started = time.monotonic()
+        ros_executor.spin(node, until=lambda: stopping.is_set() or
+                          time.monotonic() - started > 20,
+                          then=lambda ex: drained.append(
+                              ros_executor.drain(ex, node, lambda: len(got), quiet_s=0.3)))
+        assert stopping.is_set()
+        assert [m for m in got if m.startswith('after')] == [f'after {i}' for i in range(5)]
+        assert drained and drained[0] >= 1
+        node.destroy_node()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        rclpy.shutdown(context=context)

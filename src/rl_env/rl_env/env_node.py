@@ -30,8 +30,6 @@ reason: watchdog, non-finite measurement or action, stale or missing measurement
 """
 
 import dataclasses
-import signal
-import threading
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -423,9 +421,7 @@ def main(args=None):
     # no KeyboardInterrupt lands inside a timer callback mid-step.
     # Tiny tensors only: one thread, so this process never competes with the learner.
     torch.set_num_threads(1)
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    stopping = ros_executor.stop_on_signals()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:

@@ -29,6 +29,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_interfaces.msg import EpisodeEvent, Transition
@@ -175,6 +176,13 @@ class ReplayNode(Node):
         except RecorderWriteError as exc:
             self.failed(exc)
 
+    def drain(self, executor):
+        """After Ctrl-C: take what DDS already delivered (see ``main``) and say how much."""
+        before = self.count
+        ros_executor.drain(executor, self, lambda: self.count + self.episodes)
+        self.get_logger().info(f'stopping: {self.count - before} transitions taken after '
+                               f'the stop, {self.count} in all')
+
     def retry(self):
         """While writing fails: try to write everything kept to a fresh split."""
         if not self.failure:
@@ -191,9 +199,17 @@ class ReplayNode(Node):
 
 
 def main(args=None):
-    """Run until shutdown; the last split is flushed on the way out."""
+    """
+    Run until Ctrl-C / SIGTERM; then take what DDS already delivered and flush the split.
+
+    Our own signal handling (``ros_executor.stop_on_signals``): a stop never interrupts a
+    write, and the recorder drains its readers (until 0.3 s without a message, at most 3 s)
+    before the last split is closed, so an episode that ended just before Ctrl-C is in
+    the bag even when this process was behind.
+    """
+    stopping = ros_executor.stop_on_signals()
     try:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         try:
             try:
                 node = ReplayNode()
@@ -202,7 +218,7 @@ def main(args=None):
                 rclpy.logging.get_logger('rl_replay').fatal(f'refusing to start: {exc}')
                 return 2
             try:
-                ros_executor.spin(node)
+                ros_executor.spin(node, until=stopping.is_set, then=node.drain)
             finally:
                 try:
                     node.recorder.close()
@@ -212,7 +228,3 @@ def main(args=None):
             rclpy.try_shutdown()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-
-
-if __name__ == '__main__':
-    main()
