@@ -79,6 +79,22 @@ def test_sim2online_is_on_path_and_explains_itself():
     out = subprocess.run([exe, 'run', '--task', 'moon_rover'], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2 and "unknown task 'moon_rover'" in out.stderr
+    out = subprocess.run([exe, 'run', '--task', 'racecar', '--set', 'online.utd=3'],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--set 'online.utd=3': expected NODE:PARAM=VALUE" \
+        in out.stderr, out.stderr
+
+
+def test_run_set_overrides_one_node_parameter_in_the_graph_file(tmp_path):
+    import yaml
+    from rl_experiments.sim_to_online import parse_set, set_param
+    assert parse_set('rl_agent:online.alpha_end=0.5') == ('rl_agent', 'online.alpha_end', 0.5)
+    assert parse_set(' rl_env : env.trial_id = a b') == ('rl_env', 'env.trial_id', 'a b')
+    assert parse_set('rl_agent:agent.d0_bags=[x, y]')[2] == ['x', 'y']
+    data = {}
+    set_param(data, *parse_set('rl_agent:online.alpha_end=0.5'))
+    assert yaml.safe_load(yaml.safe_dump(data)) == {
+        '/**/rl_agent': {'ros__parameters': {'online': {'alpha_end': 0.5}}}}
 
 
 def test_setup_commands_exist_and_ci_uses_the_guard():

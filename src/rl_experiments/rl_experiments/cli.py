@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
                    'learner process while episodes run (agent.role actor + learner)')
     p.add_argument('--utd', type=float, default=None,
                    help="online updates per transition (default: the robot's parameter file)")
+    p.add_argument('--set', action='append', default=[], metavar='NODE:PARAM=VALUE',
+                   dest='sets', type=sim_to_online.parse_set,
+                   help="override one node parameter of the robot's file (repeatable; the "
+                   'value is YAML), e.g. --set rl_agent:online.alpha_end=0.5; the node '
+                   'checks it at start like any parameter')
     p.set_defaults(func=sim_to_online.cmd_run)
 
     p = sub.add_parser('ablation', help='the ablation grid of the online phase over seeds',

@@ -27,7 +27,7 @@ import pathlib
 import signal
 import subprocess
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from rl_core import registry
 from rl_core.run_info import resolve_task
@@ -194,9 +194,24 @@ class GraphProcesses:
 LEARNER = registry.NodeSpec('rl_agent', 'agent_node', 'rl_learner')
 
 
+def parse_set(text: str) -> Tuple[str, str, object]:
+    """Parse ``NODE:PARAM=VALUE`` (the value as YAML) for ``sim2online run --set``."""
+    import argparse
+    node, sep, rest = text.partition(':')
+    name, eq, value = rest.partition('=')
+    if not (sep and eq and node.strip() and name.strip()):
+        raise argparse.ArgumentTypeError(
+            f'--set {text!r}: expected NODE:PARAM=VALUE, e.g. rl_agent:online.alpha_end=0.5')
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f'--set {text!r}: the value is not YAML: {exc}')
+    return node.strip(), name.strip(), parsed
+
+
 def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir: str,
               episodes: int, seed: int, log=print, learner: str = 'between_episodes',
-              utd: Optional[float] = None) -> List[Dict]:
+              utd: Optional[float] = None, sets: Sequence = ()) -> List[Dict]:
     """
     Fine-tune through the robot's ROS 2 graph; returns the agent's per-episode history.
 
@@ -216,9 +231,12 @@ def run_graph(plugin: registry.RobotPlugin, run_dir: pathlib.Path, pretrain_dir:
         'rl_env': {'env.trial_id': trial},
         'rl_replay': {'replay.bag_root': str(run_dir / 'bags'), 'replay.trial_id': trial},
     }, run_dir / 'params.yaml')
-    if utd is not None:
+    if utd is not None or sets:
         data = yaml.safe_load(params.read_text())
-        set_param(data, 'rl_agent', 'online.utd', float(utd))
+        if utd is not None:
+            set_param(data, 'rl_agent', 'online.utd', float(utd))
+        for node, name, value in sets:  # sim2online run --set NODE:PARAM=VALUE
+            set_param(data, node, name, value)
         params.write_text(yaml.safe_dump(data))
     graph = GraphProcesses(plugin, params, run_dir)
     history_path = run_dir / 'agent_online_history.json'
@@ -304,8 +322,9 @@ def cmd_run(args) -> int:
     run_dir.mkdir(parents=True)
     print(f"fine-tuning {plugin.name} online through ROS 2 on the '{plugin.real_variant}' "
           f'variant for {args.episodes} episodes; logs in {run_dir}', flush=True)
+    sets = getattr(args, 'sets', None) or []
     history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed,
-                        learner=args.learner, utd=args.utd)
+                        learner=args.learner, utd=args.utd, sets=sets)
     # both on the task the graph ran (the online checkpoint's: e.g. the Panda's 250 steps)
     online = str(run_dir / 'agent_online.pt')
     evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', task_checkpoint=online),
@@ -315,6 +334,7 @@ def cmd_run(args) -> int:
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
                'eval_on_real': evals, 'real_variant': plugin.real_variant,
                'learner': args.learner, 'seed': args.seed, 'utd': args.utd,
+               'set': [f'{n}:{k}={v}' for n, k, v in sets],
                'wall_clock_s': round(time.monotonic() - start, 1)}
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
     print('episode ends: ' + ', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items()))
