@@ -112,6 +112,18 @@ def log(tmp_path):
     return (tmp_path / 'rl_replay.log').read_text()
 
 
+def record_first_episode(env, tmp_path):
+    """Once the recorder is matched: episode 1, whole, recorded and flushed."""
+    wait_for(env.matched, 60, what='recorder subscriptions')
+    # Matched on this side is not yet matched on the recorder's: samples sent in
+    # between come as late retransmissions (the bag still holds them all).
+    time.sleep(1.0)
+    env.event(1, 0)
+    env.steps(1, range(STEPS))
+    env.event(1, 1)
+    wait_for(lambda: 'episode 1 flushed' in log(tmp_path), 30, what='episode 1 flushed')
+
+
 def test_killed_recorder_appends_and_a_write_failure_loses_nothing(tmp_path):
     from diagnostic_msgs.msg import DiagnosticStatus as S
     from rl_replay.bag_io import iter_events, read_bag_arrays
@@ -119,14 +131,7 @@ def test_killed_recorder_appends_and_a_write_failure_loses_nothing(tmp_path):
     env = Env()
     proc = start_recorder(tmp_path)
     try:
-        wait_for(env.matched, 60, what='recorder subscriptions')
-        # Matched on this side is not yet matched on the recorder's: samples sent in
-        # between come as late retransmissions (the bag still holds them all).
-        time.sleep(1.0)
-        env.event(1, 0)
-        env.steps(1, range(STEPS))
-        env.event(1, 1)
-        wait_for(lambda: 'episode 1 flushed' in log(tmp_path), 30, what='episode 1 flushed')
+        record_first_episode(env, tmp_path)
         wait_for(lambda: env.seen(S.OK, 'recording'), 10, what='OK recording')
         wait_for(lambda: ('episodes', '1') in [(v.key, v.value) for v in env.status[-1].values],
                  10, what='the episode count on /diagnostics')
@@ -196,12 +201,7 @@ def test_corrupt_metadata_is_left_alone_and_the_trial_records_beside_it(tmp_path
         assert f'this trial records to {bag}_2 instead' in out
         wait_for(lambda: env.seen(S.WARN, f'recording to trial_2; {bag} left untouched'),
                  10, what='WARN diverted')
-        wait_for(env.matched, 60, what='recorder subscriptions')
-        time.sleep(1.0)
-        env.event(1, 0)
-        env.steps(1, range(STEPS))
-        env.event(1, 1)
-        wait_for(lambda: 'episode 1 flushed' in log(tmp_path), 30, what='episode flushed')
+        record_first_episode(env, tmp_path)
     finally:
         stop(proc)
         env.close()
@@ -223,12 +223,7 @@ def test_ctrl_c_while_the_recorder_is_behind_loses_nothing(tmp_path):
     env = Env()
     proc = start_recorder(tmp_path)
     try:
-        wait_for(env.matched, 60, what='recorder subscriptions')
-        time.sleep(1.0)
-        env.event(1, 0)
-        env.steps(1, range(STEPS))
-        env.event(1, 1)
-        wait_for(lambda: 'episode 1 flushed' in log(tmp_path), 30, what='episode 1 flushed')
+        record_first_episode(env, tmp_path)
         os.killpg(proc.pid, signal.SIGSTOP)  # the recorder takes nothing of episode 2 now
         env.event(2, 0)
         env.steps(2, range(STEPS))
