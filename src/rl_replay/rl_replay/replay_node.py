@@ -228,3 +228,7 @@ def main(args=None):
             rclpy.try_shutdown()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+
+
+if __name__ == '__main__':
+    main()
