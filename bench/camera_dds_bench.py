@@ -24,7 +24,6 @@ profile / builtin. Needs ``rmw_fastrtps_cpp`` (the default RMW).
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'test'))
 
-from graph_harness import ros_env  # noqa: E402
+from graph_harness import ros_env, stop_process  # noqa: E402
 
 PROFILE = ROOT / 'src' / 'rl_core' / 'config' / 'fastdds_loopback.xml'
 PARAMS = """
@@ -117,12 +116,7 @@ def run_setting(label: str, profile: str, args, domain: int, folder: pathlib.Pat
         for p in load:
             p.kill()
             p.wait()
-        os.killpg(bridge.pid, 2)
-        try:
-            bridge.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(bridge.pid, 9)
-            bridge.wait()
+        stop_process(bridge, timeout=15)
     return rows
 
 

@@ -134,6 +134,17 @@ class Graph:
         self.procs.clear()
 
 
+def stop_process(proc, timeout: float = 10.0):
+    """Interrupt one process group (SIGINT, like Ctrl-C); kill it after ``timeout`` s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def wait_for(predicate, timeout: float, step: float = 0.1, what: str = 'condition'):
     """Poll ``predicate`` until true or raise TimeoutError naming ``what``."""
     deadline = time.monotonic() + timeout

@@ -15,14 +15,13 @@ the driver and env with ``use_sim_time``: observation stamps follow ``/clock``.
 import math
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import threading
 import time
 
 from graph_harness import (call_service, Graph, NODES, params_with, ros_env, SIM_ONLY,
-                           wait_for, write_untrained_pi0)
+                           stop_process, wait_for, write_untrained_pi0)
 import numpy as np
 import pytest
 
@@ -107,16 +106,6 @@ def start_fake_hardware(folder, domain, *ros_args):
         [sys.executable, str(FAKE_HARDWARE), 'world', '--ros-args', *ros_args],
         cwd=folder, env=ros_env(domain), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
-
-
-def stop_process(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_hardware_path_runs_episodes_with_operator_ack_and_the_car_brakes(tmp_path):

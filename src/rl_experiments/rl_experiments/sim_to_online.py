@@ -322,9 +322,8 @@ def cmd_run(args) -> int:
     run_dir.mkdir(parents=True)
     print(f"fine-tuning {plugin.name} online through ROS 2 on the '{plugin.real_variant}' "
           f'variant for {args.episodes} episodes; logs in {run_dir}', flush=True)
-    sets = getattr(args, 'sets', None) or []
     history = run_graph(plugin, run_dir, pretrain_dir, args.episodes, args.seed,
-                        learner=args.learner, utd=args.utd, sets=sets)
+                        learner=args.learner, utd=args.utd, sets=args.sets)
     # both on the task the graph ran (the online checkpoint's: e.g. the Panda's 250 steps)
     online = str(run_dir / 'agent_online.pt')
     evals = {'pi0': evaluate_checkpoint(f'{pretrain_dir}/checkpoint.pt', task_checkpoint=online),
@@ -334,7 +333,7 @@ def cmd_run(args) -> int:
     summary = {'task': plugin.name, 'history': history, 'end_reasons': end_reasons(history),
                'eval_on_real': evals, 'real_variant': plugin.real_variant,
                'learner': args.learner, 'seed': args.seed, 'utd': args.utd,
-               'set': [f'{n}:{k}={v}' for n, k, v in sets],
+               'set': [f'{n}:{k}={v}' for n, k, v in args.sets],
                'wall_clock_s': round(time.monotonic() - start, 1)}
     (run_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
     print('episode ends: ' + ', '.join(f'{k} {v}' for k, v in summary['end_reasons'].items()))
