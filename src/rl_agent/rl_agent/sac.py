@@ -87,6 +87,10 @@ class SACConfig:
                                     low=1, high=65536, read_only=True)
     drq_pad: int = spec(4, 'DrQ random-shift padding in pixels for the critic update '
                         '(0 disables).', low=0, high=1024)
+    freeze_encoder: bool = spec(False, 'Hold the pixel encoder fixed: the critic loss '
+                                'trains the critic heads only (online, this keeps the '
+                                "features pretraining learned; the actor's inputs then "
+                                'change only with the observation statistics).')
 
     def __post_init__(self):
         """Validate every field against its declared range and the pixel fields together."""
@@ -200,6 +204,7 @@ class SAC:
                                             weight_decay=config.weight_decay,
                                             **capturable, **foreach)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=config.alpha_lr, **capturable)
+        self._apply_encoder_freeze()
         # Parameter views without autograd history: the actor loss differentiates through
         # the critic's inputs only, so no critic weight gradients are computed and wasted.
         self._critic_frozen = {k: v.detach() for k, v in self.critic.named_parameters()}
@@ -416,7 +421,22 @@ class SAC:
                 group['lr'] = lr
                 if 'weight_decay' in group and opt is not self.alpha_opt:
                     group['weight_decay'] = self.config.weight_decay
+        self._apply_encoder_freeze()
         self._graphs = None  # Graphs bake hyperparameters in: recapture on next update.
+
+    def _apply_encoder_freeze(self) -> None:
+        """
+        Stop (or restart) gradients into the encoder as ``freeze_encoder`` says.
+
+        A frozen encoder gets no gradient, so AdamW skips it (no step, no weight decay) and
+        the backward pass stops at the features; its target copy, still averaged towards
+        it, converges to it. Its optimizer moments are kept for when it thaws.
+        """
+        if self.encoder is not None:
+            self.encoder.requires_grad_(not self.config.freeze_encoder)
+            if self.config.freeze_encoder:
+                for p in self.encoder.parameters():
+                    p.grad = None
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:

@@ -184,6 +184,31 @@ def test_live_changes_drq_pad_but_not_shapes():
             agent.set_hyperparameters(**{field: value})
 
 
+def test_frozen_encoder_stays_while_the_critic_learns_and_thaws_live(tmp_path):
+    agent = SAC(pixel_config(freeze_encoder=True))
+    encoder, critic, actor = flat(agent.encoder), flat(agent.critic), flat(agent.actor)
+    for i in range(4):  # two actor steps too (period 2)
+        agent.update(pixel_batch(seed=i))
+    assert torch.equal(flat(agent.encoder), encoder)
+    assert not torch.equal(flat(agent.critic), critic)
+    assert not torch.equal(flat(agent.actor), actor)
+    assert all(p.grad is None for p in agent.encoder.parameters())
+    # the target encoder follows the frozen one (here: it started equal, so it stays)
+    assert torch.equal(flat(agent.encoder_target), encoder)
+    path = os.path.join(tmp_path, 'frozen.pt')
+    agent.save(path)
+    assert SAC.load(path).config.freeze_encoder  # the flag is part of the checkpoint
+    thawed = SAC.load(path, freeze_encoder=False)
+    assert all(p.requires_grad for p in thawed.encoder.parameters())
+    agent.set_hyperparameters(freeze_encoder=False)  # live, as a ROS parameter sets it
+    agent.update(pixel_batch(seed=9))
+    assert not torch.equal(flat(agent.encoder), encoder)
+    agent.set_hyperparameters(freeze_encoder=True)
+    frozen_again = flat(agent.encoder)
+    agent.update(pixel_batch(seed=10))
+    assert torch.equal(flat(agent.encoder), frozen_again)
+
+
 # ------------------------------------------------------------------------ checkpoints
 def test_pixel_checkpoint_round_trip_resumes_bit_exactly(tmp_path):
     agent = SAC(pixel_config())
@@ -211,7 +236,8 @@ def test_checkpoint_without_pixel_fields_still_loads(tmp_path):
     agent = SAC(SACConfig(obs_dim=3, action_dim=2, actor_hidden=(8,), critic_width=16))
     state = agent.state_dict()
     config = json.loads(state['config'])
-    for key in ('pixel_shape', 'encoder', 'encoder_channels', 'encoder_feature_dim', 'drq_pad'):
+    for key in ('pixel_shape', 'encoder', 'encoder_channels', 'encoder_feature_dim', 'drq_pad',
+                'freeze_encoder'):
         del config[key]  # as written before pixels existed
     state['config'] = json.dumps(config)
     path = os.path.join(tmp_path, 'old.pt')
@@ -219,6 +245,7 @@ def test_checkpoint_without_pixel_fields_still_loads(tmp_path):
     loaded = SAC.load(path)
     assert loaded.config.pixel_shape == () and loaded.config.encoder == 'none'
     assert loaded.config.drq_pad == 4 and loaded.encoder is None
+    assert not loaded.config.freeze_encoder
     assert torch.equal(flat(loaded.critic), flat(agent.critic))
     assert config_spec.from_dict(SACConfig, config_spec.to_dict(pixel_config())) == \
         pixel_config()
