@@ -34,8 +34,6 @@ from go1_rl_env.estimator import Go1VelocityEstimator
 from go1_rl_env.lowlevel import LowLevelLoop
 import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
@@ -244,16 +242,5 @@ class Go1DriverNode(Node):
 
 
 def main(args=None):
-    """Run the driver until shutdown; the motors are damped on the way out."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = Go1DriverNode()
-        ros_executor.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+    """Run the driver until Ctrl-C / SIGTERM; the motors are damped on the way out."""
+    return ros_executor.run_node(Go1DriverNode, 'go1_driver', args=args)

@@ -20,7 +20,6 @@ from panda_rl_env.camera import CameraTimeout, realsense_source
 from panda_rl_env.cv_bridge_compat import CvBridge
 from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
@@ -112,21 +111,8 @@ class CameraNode(Node):
 
 
 def main(args=None):
-    """Run the camera node until shutdown."""
-    try:
-        rclpy.init(args=args)
-        try:
-            node = CameraNode()
-        except RuntimeError as exc:
-            rclpy.logging.get_logger('camera').fatal(str(exc))
-            return 2
-        try:
-            ros_executor.spin(node)
-        finally:
-            node.destroy_node()
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    """Run the camera node until Ctrl-C / SIGTERM (the pipeline is closed on the way out)."""
+    return ros_executor.run_node(CameraNode, 'camera', (RuntimeError,), args=args)
 
 
 if __name__ == '__main__':

@@ -18,8 +18,6 @@ import numpy as np
 from panda_rl_env import markers, model
 from panda_rl_env.cv_bridge_compat import CvBridge, CvBridgeError
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
@@ -118,20 +116,8 @@ class CubePoseNode(Node):
 
 
 def main(args=None):
-    """Run the node until shutdown."""
-    try:
-        rclpy.init(args=args)
-        try:
-            node = CubePoseNode()
-        except ValueError as exc:
-            rclpy.logging.get_logger('cube_pose').fatal(f'refusing to start: {exc}')
-            return 2
-        try:
-            ros_executor.spin(node)
-        finally:
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    """Run the node until Ctrl-C / SIGTERM."""
+    return ros_executor.run_node(CubePoseNode, 'cube_pose', (ValueError,), args=args)
 
 
 if __name__ == '__main__':

@@ -28,8 +28,6 @@ from racecar_rl_env import racecar_constants as names
 from racecar_rl_env.state_estimator import (pose_problem, PoseVelocityEstimator,
                                             quaternion_from_yaw, yaw_from_quaternion)
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
@@ -249,14 +247,7 @@ def main(args=None):
     """Run the driver until shutdown."""
     # Tiny tensors only: one thread, so this process never competes with the learner.
     torch.set_num_threads(1)
-    try:
-        rclpy.init(args=args)
-        try:
-            ros_executor.spin(RacecarDriverNode())
-        finally:
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    return ros_executor.run_node(RacecarDriverNode, 'racecar_driver', args=args)
 
 
 if __name__ == '__main__':

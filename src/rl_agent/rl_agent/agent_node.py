@@ -41,11 +41,11 @@ Faults (nothing is silent, nothing is lost):
 - **Parameter changes** are checked whole at set time (the full config they give must be
   valid); ``sac.cuda_graph`` is refused at set time (it needs a CUDA device and optimizers
   built for it at start: set it in the parameter file), and ``sac.seed``, ``online.seed``,
-  ``sac.normalize_obs`` and ``sac.init_temperature`` are read-only (they act only at start
-  or would change what the trained networks see). A queued change that still fails to
-  apply at the training phase stays queued (retried at every phase, a newer value
-  replaces it), is logged with the reason and reported as WARN; training goes on with the
-  values in effect.
+  ``sac.normalize_obs``, ``sac.init_temperature`` and ``sac.actor_init_std`` are read-only
+  (they act only at start or would change what the trained networks see). A queued change
+  that still fails to apply at the training phase stays queued (retried at every phase, a
+  newer value replaces it), is logged with the reason and reported as WARN; training goes
+  on with the values in effect.
 - **Observations** whose state size differs from the policy's ``obs_dim``, or with
   NaN/inf, or with wrong images, get no action (the env's watchdog then stops the robot):
   a throttled error names the sizes, ``/diagnostics`` says WARN for 5 s.
@@ -67,10 +67,7 @@ import traceback
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from rl_agent import policy_weights
 from rl_agent.online import load_offline, OnlineConfig, OnlineLearner
 from rl_agent.sac import SAC, SACConfig, save_json_atomic
@@ -89,6 +86,7 @@ STARTUP_ONLY = {
     'sac.seed': 'seeds network initialisation and policy noise once, at start',
     'online.seed': 'seeds batch sampling once, at start',
     'sac.init_temperature': 'sets alpha once, at start (it is learned afterwards)',
+    'sac.actor_init_std': 'initialises the policy once, at start (it is learned afterwards)',
     'sac.normalize_obs': 'the networks were trained on (un)normalised observations; '
                          'switching would change what the policy sees',
 }
@@ -849,41 +847,37 @@ def main(args=None):
     # rclpy's handler a KeyboardInterrupt raised inside an events-executor callback
     # aborted the process ("terminate called without an active exception") before the
     # learner's final checkpoint.
-    stopping = ros_executor.stop_on_signals()
-    try:
-        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-        try:
-            try:
-                node = AgentNode()
-            except (ValueError, FileNotFoundError) as exc:
-                # A refused start (wrong task, checkpoint or D0) is a clear message and a
-                # non-zero exit, not a traceback; nothing has been written yet.
-                rclpy.logging.get_logger('rl_agent').fatal(f'refusing to start: {exc}')
-                return 2
-            # Everything alive after start-up (torch, rclpy, the networks: ~310k objects)
-            # lives until exit. Frozen, no garbage collection traverses it again: a full
-            # collection (automatic, or the one after each training phase) stalled every
-            # thread of this process, acting included, for 140-400 ms.
-            gc.collect()
-            gc.freeze()
-            # Every callback runs on this thread; the training phase runs in its own thread,
-            # which the executor never waits on. rclpy's MultiThreadedExecutor(4) driven by
-            # spin_once re-submitted each ready callback to its pool until a pool thread got
-            # the GIL (7.6 submissions per callback measured): observation->action p99 98 ms,
-            # max 184 ms, against p99 17 ms single-threaded (README "Benchmarks"). The events
-            # executor where rclpy has it (rl_core.ros_executor), else the single-threaded one.
-            try:
-                ros_executor.spin(
-                    node, until=lambda: node.finished.is_set() or stopping.is_set())
-            finally:
-                if node.learn_thread is not None:  # a learner, also on Ctrl-C / SIGINT:
-                    node.finished.set()
-                    node.learn_thread.join()  # its final checkpoint
-            node.get_logger().info(f'finished {node.learner.episodes} episodes')
-        finally:
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    # A refused start (wrong task, checkpoint or D0) is a clear message and exit 2, not a
+    # traceback; nothing has been written yet.
+    # Every callback runs on this thread; the training phase runs in its own thread, which
+    # the executor never waits on. rclpy's MultiThreadedExecutor(4) driven by spin_once
+    # re-submitted each ready callback to its pool until a pool thread got the GIL (7.6
+    # submissions per callback measured): observation->action p99 98 ms, max 184 ms,
+    # against p99 17 ms single-threaded (README "Benchmarks"). The events executor where
+    # rclpy has it (rl_core.ros_executor), else the single-threaded one.
+    return ros_executor.run_node(build_frozen, 'rl_agent', (ValueError, FileNotFoundError),
+                                 until=lambda node: node.finished.is_set(),
+                                 on_exit=finish, args=args)
+
+
+def build_frozen() -> AgentNode:
+    """Build the node, then freeze what is alive from the garbage collector's view."""
+    node = AgentNode()
+    # Everything alive after start-up (torch, rclpy, the networks: ~310k objects) lives
+    # until exit. Frozen, no garbage collection traverses it again: a full collection
+    # (automatic, or the one after each training phase) stalled every thread of this
+    # process, acting included, for 140-400 ms.
+    gc.collect()
+    gc.freeze()
+    return node
+
+
+def finish(node: AgentNode) -> None:
+    """On the way out (Ctrl-C / SIGTERM too): let the learner write its final checkpoint."""
+    if node.learn_thread is not None:
+        node.finished.set()
+        node.learn_thread.join()
+    node.get_logger().info(f'finished {node.learner.episodes} episodes')
 
 
 if __name__ == '__main__':

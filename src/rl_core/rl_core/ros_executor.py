@@ -82,6 +82,47 @@ def stop_on_signals() -> threading.Event:
     return stopping
 
 
+def run_node(build, name: str, refused=(), until=None, then=None, on_exit=None,
+             args=None) -> int:
+    """
+    Run one node as a process's main: what every node of the suite does on start and stop.
+
+    rclpy starts with this module's SIGINT/SIGTERM handling (``stop_on_signals``), so a
+    stop never cuts a callback short: the spin ends between turns. ``build()`` makes the
+    node; one of the ``refused`` exceptions from it is logged as ``refusing to start:
+    <why>`` under ``name`` and returns 2 (a node that refuses has written nothing).
+    ``until(node)`` ends the spin early; ``then(node, executor)`` runs after the spin on the
+    same executor (e.g. ``drain``); ``on_exit(node)`` runs on the way out whatever happened,
+    with the context still valid, so a driver can still send its safe command; then the node
+    is destroyed and rclpy shut down. Returns 0 after a stop.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
+    stopping = stop_on_signals()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    node = None
+    try:
+        try:
+            node = build()
+        except tuple(refused) as exc:
+            rclpy.logging.get_logger(name).fatal(f'refusing to start: {exc}')
+            return 2
+        spin(node, until=lambda: stopping.is_set() or (until is not None and until(node)),
+             then=None if then is None else lambda executor: then(node, executor))
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # a second Ctrl-C before the handler was in place, or an external shutdown
+    finally:
+        try:
+            if node is not None and on_exit is not None:
+                on_exit(node)
+        finally:
+            if node is not None:
+                node.destroy_node()
+            rclpy.try_shutdown()
+    return 0
+
+
 def drain(executor, node, activity, quiet_s: float = 0.3, max_s: float = 3.0) -> int:
     """
     Spin on until ``activity()`` stays the same for ``quiet_s``; return how much it grew.

@@ -129,3 +129,68 @@ def test_a_signal_ends_the_spin_between_turns_and_drain_takes_what_is_left(monke
         for sig, handler in old.items():
             signal.signal(sig, handler)
         rclpy.shutdown(context=context)
+
+
+RUN_NODE_SCRIPT = '''
+import sys, time
+from rclpy.node import Node
+from rl_core import ros_executor
+
+mode, log = sys.argv[1], open(sys.argv[2], 'a', buffering=1)
+
+
+class Probe(Node):
+    def __init__(self):
+        if mode == 'refuse':
+            raise ValueError('probe.gain=-1 is out of range')
+        super().__init__('run_node_probe')
+        self.create_timer(0.05, self.slow)
+
+    def slow(self):
+        log.write('callback started\\n')
+        time.sleep(0.6)  # SIGINT lands here: it must not raise inside the callback
+        log.write('callback finished\\n')
+
+
+def on_exit(node):
+    log.write(f'on_exit context_ok={node.context.ok()}\\n')
+
+
+sys.exit(ros_executor.run_node(Probe, 'run_node_probe', (ValueError,), on_exit=on_exit))
+'''
+
+
+@pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
+def test_run_node_stops_between_callbacks_and_runs_on_exit_with_a_valid_context(tmp_path,
+                                                                                sig):
+    import signal
+    import subprocess
+    import sys
+    log = tmp_path / 'log.txt'
+    log.touch()
+    proc = subprocess.Popen([sys.executable, '-c', RUN_NODE_SCRIPT, 'run', str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while 'callback started' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(getattr(signal, sig))
+        out = proc.communicate(timeout=30)[0]
+    finally:
+        proc.kill()
+    lines = log.read_text().splitlines()
+    assert proc.returncode == 0, out
+    assert 'Traceback' not in out and 'KeyboardInterrupt' not in out, out
+    assert lines[-1] == 'on_exit context_ok=True', lines
+    assert lines[-2] == 'callback finished', lines  # the callback the signal hit completed
+
+
+def test_run_node_refuses_a_bad_start_with_exit_2_and_the_reason(tmp_path):
+    import subprocess
+    import sys
+    log = tmp_path / 'log.txt'
+    done = subprocess.run([sys.executable, '-c', RUN_NODE_SCRIPT, 'refuse', str(log)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done
+    assert 'refusing to start: probe.gain=-1 is out of range' in done.stderr + done.stdout
+    assert 'Traceback' not in done.stderr

@@ -31,10 +31,7 @@ reason: watchdog, non-finite measurement or action, stale or missing measurement
 
 import dataclasses
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from rl_core import config_spec, registry, ros_executor, ros_params, ros_qos
 from rl_core.config_spec import spec
 from rl_core.episode import check_action, Episode
@@ -414,31 +411,24 @@ class EnvNode(Node):
         self.event_pub.publish(msg)
 
 
+def command_stop(node: EnvNode) -> None:
+    """On the way out: command the robot to stop while the context can still send it."""
+    if node.context.ok():
+        node.adapter.stop()
+        node.get_logger().info('shutting down: robot commanded to stop')
+        node.adapter.cleanup()
+
+
 def main(args=None):
-    """Run the node until shutdown; the robot is commanded to stop on the way out."""
-    # Our own Ctrl-C handling: the context must still be valid to send the stop command.
-    # SIGINT / SIGTERM only set a flag that the spin loop reads between turns (<= 0.1 s):
-    # no KeyboardInterrupt lands inside a timer callback mid-step.
+    """Run the node until Ctrl-C / SIGTERM; the robot is commanded to stop on the way out."""
+    # Our own Ctrl-C handling (ros_executor.run_node): the context must still be valid to
+    # send the stop command, and SIGINT / SIGTERM only end the spin between turns
+    # (<= 0.1 s): no KeyboardInterrupt lands inside a timer callback mid-step.
+    # A refused start (unknown task, checkpoint of another task, bad override) exits 2.
     # Tiny tensors only: one thread, so this process never competes with the learner.
     torch.set_num_threads(1)
-    stopping = ros_executor.stop_on_signals()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    node = None
-    try:
-        node = EnvNode()
-        ros_executor.spin(node, until=stopping.is_set)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ros_params.start_errors() as exc:
-        # A refused start (unknown task, checkpoint of another task, bad override).
-        rclpy.logging.get_logger('rl_env').fatal(f'refusing to start: {exc}')
-        return 2
-    finally:
-        if node is not None and rclpy.ok():
-            node.adapter.stop()
-            node.get_logger().info('shutting down: robot commanded to stop')
-            node.adapter.cleanup()
-        rclpy.try_shutdown()
+    return ros_executor.run_node(EnvNode, 'rl_env', ros_params.start_errors(),
+                                 on_exit=command_stop, args=args)
 
 
 if __name__ == '__main__':

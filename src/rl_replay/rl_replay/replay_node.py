@@ -26,10 +26,7 @@ Status on ``/diagnostics``: OK ``recording`` with the counts (transitions, episo
 import os
 
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from rl_core import ros_executor, ros_qos
 from rl_core.ros_diagnostics import Health
 from rl_interfaces.msg import EpisodeEvent, Transition
@@ -207,27 +204,18 @@ def main(args=None):
     before the last split is closed, so an episode that ended just before Ctrl-C is in
     the bag even when this process was behind.
     """
-    stopping = ros_executor.stop_on_signals()
+    # A refused start (exit 2) has deleted or overwritten nothing in the trial folder.
+    return ros_executor.run_node(ReplayNode, 'rl_replay',
+                                 (BagFormatError, RecorderWriteError, OSError),
+                                 then=ReplayNode.drain, on_exit=close_recorder, args=args)
+
+
+def close_recorder(node: ReplayNode) -> None:
+    """On the way out: close and list the last split (or say why it could not be)."""
     try:
-        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-        try:
-            try:
-                node = ReplayNode()
-            except (BagFormatError, RecorderWriteError, OSError) as exc:
-                # Nothing in the trial folder was deleted or overwritten; say why and stop.
-                rclpy.logging.get_logger('rl_replay').fatal(f'refusing to start: {exc}')
-                return 2
-            try:
-                ros_executor.spin(node, until=stopping.is_set, then=node.drain)
-            finally:
-                try:
-                    node.recorder.close()
-                except RecorderWriteError as exc:
-                    node.get_logger().error(f'last split not written: {exc}')
-        finally:
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        node.recorder.close()
+    except RecorderWriteError as exc:
+        node.get_logger().error(f'last split not written: {exc}')
 
 
 if __name__ == '__main__':

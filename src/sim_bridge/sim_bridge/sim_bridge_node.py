@@ -17,8 +17,6 @@ This package names no robot: plug-ins are found through ``rl_core.registry``.
 """
 
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rl_core import registry, ros_executor, ros_params
 from rl_core.ros_diagnostics import Health
@@ -90,22 +88,8 @@ def main(args=None):
     """Run the bridge until shutdown."""
     # Tiny tensors only: one thread, so this process never competes with the learner.
     torch.set_num_threads(1)
-    try:
-        rclpy.init(args=args)
-        try:
-            try:
-                node = SimBridgeNode()
-            except ros_params.start_errors() as exc:
-                rclpy.logging.get_logger('sim_bridge').fatal(f'refusing to start: {exc}')
-                return 2
-            try:
-                ros_executor.spin(node)
-            finally:
-                node.shutdown()
-        finally:
-            rclpy.try_shutdown()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    return ros_executor.run_node(SimBridgeNode, 'sim_bridge', ros_params.start_errors(),
+                                 on_exit=SimBridgeNode.shutdown, args=args)
 
 
 if __name__ == '__main__':
