@@ -63,6 +63,11 @@ class SACConfig:
     alpha_lr: float = spec(3e-4, 'Temperature (log alpha) learning rate.', low=0.0, high=1.0)
     init_temperature: float = spec(1.0, 'Initial entropy temperature alpha.', low=1e-8,
                                    high=1e4)
+    actor_init_std: float = spec(1.0, 'Initial policy standard deviation before tanh: '
+                                 "log(actor_init_std) is added to the log-std head's bias "
+                                 '(1: the default initialisation, near-uniform actions in '
+                                 '[-1, 1]; smaller starts closer to the mean action).',
+                                 low=1e-3, high=10.0)
     autotune_temperature: bool = spec(True, 'Learn alpha towards the target entropy.')
     target_entropy: float = spec(-1.0, 'Target policy entropy (nats).', low=-1e3, high=1e3)
     weight_decay: float = spec(1e-4, 'AdamW weight decay.', low=0.0, high=1.0)
@@ -164,6 +169,9 @@ class SAC:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.actor = TanhGaussianActor(latent, config.action_dim, config.actor_hidden)
+            if config.actor_init_std != 1.0:  # 1.0 keeps the default init bit for bit
+                with torch.no_grad():
+                    self.actor.log_std.bias.add_(math.log(config.actor_init_std))
             if config.critic_type == 'bro':
                 make = lambda: BROCriticEnsemble(  # noqa: E731
                     latent, config.action_dim, config.critic_width,

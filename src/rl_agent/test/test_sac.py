@@ -3,6 +3,7 @@
 """SAC core: shapes, stabilizers (asymmetric updates), checkpoints, config validation."""
 
 import collections
+import math
 import os
 
 import pytest
@@ -117,6 +118,23 @@ def test_temperature_moves_towards_target_entropy():
     for _ in range(10):
         agent.update(batch)
     assert float(agent.alpha) < start  # entropy far above target: alpha must shrink
+
+
+def test_actor_init_std_sets_the_initial_spread_and_1_keeps_the_default_init():
+    obs = torch.randn(256, 6)
+    default = SAC(small_config())
+    assert torch.equal(flat(SAC(small_config(actor_init_std=1.0)).actor), flat(default.actor))
+    narrow = SAC(small_config(actor_init_std=0.1))
+    _, log_std = narrow.actor(obs)
+    _, log_std_default = default.actor(obs)
+    assert torch.allclose(log_std, log_std_default + math.log(0.1), atol=1e-6)
+    # only the spread moves: the same mean action, less entropy
+    assert torch.equal(narrow.act(obs, deterministic=True), default.act(obs, deterministic=True))
+    spread = narrow.act(obs) - narrow.act(obs, deterministic=True)
+    assert float(spread.abs().mean()) < 0.2 * float(
+        (default.act(obs) - default.act(obs, deterministic=True)).abs().mean())
+    with pytest.raises(ValueError, match='actor_init_std'):
+        small_config(actor_init_std=0.0)
 
 
 def test_normalizer_statistics_match_numpy():
