@@ -131,7 +131,7 @@ def test_a_signal_ends_the_spin_between_turns_and_drain_takes_what_is_left(monke
         rclpy.shutdown(context=context)
 
 
-RUN_NODE_SCRIPT = '''
+RUN_NODE_SCRIPT = """
 import sys, time
 from rclpy.node import Node
 from rl_core import ros_executor
@@ -157,7 +157,7 @@ def on_exit(node):
 
 
 sys.exit(ros_executor.run_node(Probe, 'run_node_probe', (ValueError,), on_exit=on_exit))
-'''
+"""
 
 
 @pytest.mark.parametrize('sig', ['SIGINT', 'SIGTERM'])
