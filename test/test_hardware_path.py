@@ -179,11 +179,15 @@ def test_hardware_path_runs_episodes_with_operator_ack_and_the_car_brakes(tmp_pa
         n = int((arrays['episode_id'] == e.episode_id).sum())
         assert n == STEPS if e.reason == 'time_limit' else 1 <= n <= STEPS, (e.episode_id, n)
     # The board received the policy's commands (relayed by the driver) and brakes.
+    # Counted where they must arrive, at the board: the test's own listener (a Python thread
+    # beside the test's polling) once caught 40 of the 60 drive commands the board got under
+    # CI load.
     assert int(car['commands']) > EPISODES * STEPS
     assert int(car['brake_commands']) > 0
+    assert int(car['commands']) - int(car['brake_commands']) >= EPISODES * STEPS * 0.8, car
     with operator.lock:
         driving = [thr for _, brake, thr in operator.drive if not brake and thr != 0.0]
-    assert len(driving) >= EPISODES * STEPS * 0.8
+    assert driving  # the policy's own throttle, as sent on the wire
     assert 'board: no drive command received yet: braking' in fake_log
     # Ctrl-C (graph.stop): the env node stops the robot and exits cleanly, no exception
     # raised inside a callback.
