@@ -436,15 +436,13 @@ class SAC:
         """
         Stop (or restart) gradients into the encoder as ``freeze_encoder`` says.
 
-        A frozen encoder gets no gradient, so AdamW skips it (no step, no weight decay) and
+        A frozen encoder gets no gradient (the critic step's ``zero_grad(set_to_none=True)``
+        clears what an earlier step left), so AdamW skips it (no step, no weight decay) and
         the backward pass stops at the features; its target copy, still averaged towards
         it, converges to it. Its optimizer moments are kept for when it thaws.
         """
         if self.encoder is not None:
             self.encoder.requires_grad_(not self.config.freeze_encoder)
-            if self.config.freeze_encoder:
-                for p in self.encoder.parameters():
-                    p.grad = None
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
