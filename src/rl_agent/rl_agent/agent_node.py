@@ -843,7 +843,7 @@ def main(args=None):
     # barrier waits for a descheduled peer) while its spinning threads took the cores the
     # acting path needed.
     torch.set_num_threads(1)
-    # Ctrl-C / SIGTERM end the spin between turns (ros_executor.stop_on_signals): with
+    # Ctrl-C / SIGTERM end the spin between turns (ros_executor.run_node): with
     # rclpy's handler a KeyboardInterrupt raised inside an events-executor callback
     # aborted the process ("terminate called without an active exception") before the
     # learner's final checkpoint.

@@ -69,10 +69,11 @@ def stop_on_signals() -> threading.Event:
     """
     Make SIGINT and SIGTERM set the returned event instead of raising KeyboardInterrupt.
 
-    For a node whose callbacks must never be cut short by Ctrl-C (a bag split being
-    written, a checkpoint, the robot's stop command): call it before ``rclpy.init(...,
-    signal_handler_options=SignalHandlerOptions.NO)`` and spin with ``until=event.is_set``;
-    the loop then ends between turns, with the context still valid for the way out. With
+    For nodes whose callbacks must never be cut short by Ctrl-C (a bag split being
+    written, a checkpoint, the robot's stop command): ``run_node`` calls it before
+    ``rclpy.init(..., signal_handler_options=SignalHandlerOptions.NO)`` and spins with
+    ``until=event.is_set``, for every node of the suite; the loop then ends between turns,
+    with the context still valid for the way out. With
     rclpy's own handler a KeyboardInterrupt landed inside the recorder's episode-end write
     (the last split stayed unlisted) and aborted the agent in the events executor's C++.
     """

@@ -199,7 +199,7 @@ def main(args=None):
     """
     Run until Ctrl-C / SIGTERM; then take what DDS already delivered and flush the split.
 
-    Our own signal handling (``ros_executor.stop_on_signals``): a stop never interrupts a
+    Our own signal handling (``ros_executor.run_node``): a stop never interrupts a
     write, and the recorder drains its readers (until 0.3 s without a message, at most 3 s)
     before the last split is closed, so an episode that ended just before Ctrl-C is in
     the bag even when this process was behind.
