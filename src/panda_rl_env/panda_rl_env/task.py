@@ -29,7 +29,8 @@ Reward, progress only: R = sum_i scale_i * p_i over named potentials (``reach``,
 ``no_floor_collision``, ``success``) and r_t = max(R_t - max_{k<t} R_k, 0). Per-term rewards
 are scale_i * (p_i now - p_i at the best state so far) plus ``clip_to_zero`` (what lifts a
 negative sum to 0), so they add up to the reward. Success: the cube centre
-``lift_height`` above its resting height, between the fingers. Safety (robot and simulator
+``lift_height`` above its resting height, between the fingers; it ends the episode
+(``end_on_success``, a terminal state with reason ``success``). Safety (robot and simulator
 alike): the tip more than ``max_tip_offset`` from home on any axis, or faster than
 ``max_tip_speed``.
 """
@@ -89,6 +90,9 @@ class PandaPickConfig:
                                  high=math.pi)
     lift_height: float = spec(0.05, 'Success: cube centre this far above its resting '
                               'height (m).', low=0.005, high=0.4)
+    end_on_success: bool = spec(True, 'End the episode (a terminal state, reason '
+                                '"success") the step the cube reaches the lift height; '
+                                'false judges success in the last state of the episode.')
     grasp_radius: float = spec(0.035, 'Cube centre within this of the tip counts as held '
                                '(m).', low=0.005, high=0.2)
     reach_sharpness: float = spec(10.0, 'reach = 1 - tanh(sharpness * |tip - cube|).',
@@ -339,6 +343,16 @@ class PandaPickTask(Task):
         """Return True where a safety limit is broken (sim and robot share them)."""
         return (self.tip_offset_exceeded(m) | self.too_fast(m)
                 | ~torch.isfinite(m.state).all(dim=1))
+
+    def success_ends_episode(self) -> bool:
+        """
+        Return ``end_on_success`` (default True): a pick ends when the cube is up.
+
+        The progress-only reward pays for the best state reached, never for holding it,
+        so what the policy does after the lift earns nothing: judging success in the last
+        state of an episode would measure behaviour the reward never asked for.
+        """
+        return bool(self.config.end_on_success)
 
     def termination_reason(self, m: PandaMeasurement) -> str:
         """Return the safety limit that ended the episode."""

@@ -50,7 +50,7 @@ VARIANTS: Dict[str, Dict] = {
                 'delay_steps': 0},
     'real': {'randomize': False, 'cube_mass': 0.18, 'cube_friction': 0.55,
              'cube_half': model.CUBE_HALF, 'camera_offset': (0.015, -0.01, 0.012),
-             'camera_angle': (0.015, -0.02, 0.01), 'light': 0.4, 'stiffness_scale': 0.75,
+             'camera_angle': (0.015, -0.02, 0.01), 'light': 0.4, 'stiffness_scale': 0.5,
              'delay_steps': 1},
 }
 

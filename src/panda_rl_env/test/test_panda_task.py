@@ -80,10 +80,24 @@ def test_reward_is_progress_only_and_its_terms_add_up():
     lifted = ep.step(a, measurement(tip=held, cube=held, fingers=(0.025, 0.025)))
     assert lifted.reward_terms['success'] == pytest.approx(task.config.reward_scales['success'])
     assert lifted.reward_terms['lift'] == pytest.approx(task.config.reward_scales['lift'])
+    # ... and ends the episode there: a terminal state, reason 'success'
+    assert lifted.terminated and not lifted.truncated and lifted.reason == 'success'
+    assert ep.success and ep.ended
     assert bool(task.success(measurement(tip=held, cube=held))[0])
     # a cube lifted but not between the fingers (knocked up) is no success
     assert not bool(task.success(measurement(tip=(0.661, 0.05, 0.2), cube=held))[0])
     assert POTENTIALS == ('reach', 'lift', 'no_floor_collision', 'success')
+
+
+def test_without_end_on_success_the_lift_is_judged_when_the_time_is_up():
+    task = PandaPickTask(PandaPickConfig(end_on_success=False, episode_steps=2))
+    held = (0.661, -0.05, model.CUBE_HALF + task.config.lift_height)
+    ep = Episode(task, 1)
+    ep.start(measurement())
+    lifted = ep.step([0.0, 1.0, 1.0], measurement(tip=held, cube=held, fingers=(0.025, 0.025)))
+    assert not lifted.done and lifted.reward > 0.0
+    dropped = ep.step([0.0, 1.0, -1.0], measurement(tip=held))
+    assert dropped.truncated and dropped.reason == 'time_limit' and not ep.success
 
 
 def test_unseen_cube_gives_no_reach_and_floor_collision_costs_its_potential():

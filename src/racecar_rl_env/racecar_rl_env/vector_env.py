@@ -96,12 +96,10 @@ class RacecarParkingVectorEnv(gym.vector.VectorEnv):
         reward, scaled = self.task.reward(terms)
         self.steps += 1
         self.returns += reward
-        terminated = self.task.terminated(state)
-        truncated = (self.steps >= self.task.episode_steps) & ~terminated
+        terminated, truncated, success, _ = self.task.episode_end(state, self.steps)
         done = terminated | truncated
         final_obs = self.history.state()
-        info = {'final_obs': final_obs, 'episode_done': done,
-                'success': done & ~terminated & self.task.success(state),
+        info = {'final_obs': final_obs, 'episode_done': done, 'success': success,
                 'episode_return': self.returns.clone(),
                 'reward_terms': scaled,
                 'metrics': self.task.metrics(state)}

@@ -98,8 +98,8 @@ class Episode:
         self.history.push(next_measurement, action_t)
         self.measurement = next_measurement
         self.step_id += 1
-        terminated = bool(self.task.terminated(next_measurement)[0])
-        truncated = (not terminated) and self.step_id >= self.task.episode_steps
+        ends = self.task.episode_end(next_measurement, self.step_id)
+        terminated, truncated, success, failed = (bool(v[0]) for v in ends)
         self.episode_return += float(reward[0])
         scaled_now = {k: float(v[0]) for k, v in scaled.items()}
         for name, value in scaled_now.items():
@@ -107,9 +107,9 @@ class Episode:
         reason = ''
         if terminated or truncated:
             self.ended = True
-            self.success = (not terminated) and bool(self.task.success(next_measurement)[0])
-            reason = (self.task.termination_reason(next_measurement) if terminated
-                      else 'time_limit')
+            self.success = success
+            reason = (self.task.termination_reason(next_measurement) if failed
+                      else 'success' if terminated else 'time_limit')
             self.final_metrics = {k: float(v[0])
                                   for k, v in self.task.metrics(next_measurement).items()}
         return StepResult(obs=obs, action=action_t[0].tolist(), reward=float(reward[0]),

@@ -71,12 +71,10 @@ def task_step(task, history, prev, m, action, steps, returns, observe=None):
     reward, scaled = task.reward(terms)
     history.push(m, action)
     returns += reward
-    terminated = task.terminated(m)
-    truncated = torch.as_tensor(steps >= task.episode_steps) & ~terminated
+    terminated, truncated, success, _ = task.episode_end(m, steps)
     done = terminated | truncated
     final_obs = (observe or history.observation)()
-    info = {'final_obs': final_obs, 'episode_done': done,
-            'success': done & ~terminated & task.success(m),
+    info = {'final_obs': final_obs, 'episode_done': done, 'success': success,
             'episode_return': returns.clone(), 'reward_terms': scaled,
             'metrics': task.metrics(m)}
     return reward, terminated, truncated, info

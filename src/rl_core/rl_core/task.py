@@ -167,6 +167,37 @@ class Task(abc.ABC):
     def success(self, measurement) -> torch.Tensor:
         """Return (N,) bool: the task counts as solved in this state."""
 
+    def success_ends_episode(self) -> bool:
+        """
+        Return whether reaching success ends the episode (reason ``success``).
+
+        False (the default): success is judged in the state where the time limit ends the
+        episode (the car must still be parked then). A task whose goal is an event (the
+        Panda's pick: the cube lifted) returns True, so the episode ends, as a terminal
+        state, the step the goal is reached: in every simulator and on the robot alike
+        (``episode_end``).
+        """
+        return False
+
+    def episode_end(self, measurement, steps) -> Tuple[torch.Tensor, torch.Tensor,
+                                                       torch.Tensor, torch.Tensor]:
+        """
+        Decide how the step that reached ``measurement`` ends, (N,) bool each.
+
+        ``steps`` counts the steps of the episode including this one. Returns
+        (terminated, truncated, success, failed): ``failed`` is ``terminated()`` (a limit
+        broken); ``terminated`` adds success where ``success_ends_episode()``; ``truncated``
+        is the time limit where not terminated; ``success`` is meaningful where the episode
+        ended (success reached, or the time limit in a solved state) and never where a
+        limit was broken.
+        """
+        failed = self.terminated(measurement)
+        solved = self.success(measurement) & ~failed
+        terminated = failed | solved if self.success_ends_episode() else failed
+        truncated = torch.as_tensor(steps >= self.episode_steps,
+                                    device=failed.device) & ~terminated
+        return terminated, truncated, solved & (terminated | truncated), failed
+
     def safety_violation(self, measurement) -> str:
         """
         Return why a (1, ...) measurement breaks a safety limit, or '' when it does not.

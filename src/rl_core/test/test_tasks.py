@@ -82,3 +82,50 @@ def test_a_task_safety_limit_aborts_the_episode():
     assert not ep.step([1.0], torch.tensor([[1.4]])).done
     with pytest.raises(SafetyAbort, match=r'fence: x=1.60 > 1.5'):
         ep.step([1.0], torch.tensor([[1.6]]))
+
+
+def test_success_ends_the_episode_only_where_the_task_says_so():
+    """A pick ends at success (terminal, reason 'success'); parking judges the last state."""
+    from rl_core.simulator import task_step
+
+    class Fenced(toy_robot.ToyTask):
+        def terminated(self, m):
+            return m[:, 0] > 1.5
+
+    class Pick(Fenced):
+        def success_ends_episode(self):
+            return True
+
+    # x = 0.0 (solved), 1.0 (running), 1.6 (broken limit and, with steps, the time limit)
+    m = torch.tensor([[0.0], [1.0], [1.6]])
+    # per (steps, task): the expected terminated, truncated and success of the 3 robots
+    cases = ((3, {'park': ([0, 0, 1], [0, 0, 0], [0, 0, 0]),
+                  'pick': ([1, 0, 1], [0, 0, 0], [1, 0, 0])}),
+             (20, {'park': ([0, 0, 1], [1, 1, 0], [1, 0, 0]),
+                   'pick': ([1, 0, 1], [0, 1, 0], [1, 0, 0])}))
+    for steps, expect in cases:
+        for name, cls in (('park', Fenced), ('pick', Pick)):
+            terminated, truncated, success, failed = cls().episode_end(m, steps)
+            want = [torch.tensor(v, dtype=torch.bool) for v in expect[name]]
+            assert torch.equal(terminated, want[0]), (name, steps)
+            assert torch.equal(truncated, want[1]), (name, steps)
+            assert torch.equal(success, want[2]), (name, steps)
+            assert torch.equal(failed, torch.tensor([False, False, True]))
+
+    # the episode protocol of the env node: reason 'success', a terminal step
+    for cls, reason, terminated in ((Pick, 'success', True), (Fenced, '', False)):
+        ep = Episode(cls(), 1)
+        ep.start(torch.tensor([[0.5]]))
+        result = ep.step([-1.0], torch.tensor([[0.02]]))
+        assert result.reason == reason and result.terminated == terminated
+        assert ep.success == terminated and ep.ended == terminated
+
+    # the vector simulators' step (shared by the Panda and the Go1)
+    task = Pick()
+    history = task.new_history(3)
+    returns = torch.zeros(3)
+    _, terminated, truncated, info = task_step(task, history, m, m, torch.zeros(3, 1),
+                                               torch.tensor([3, 3, 3]), returns)
+    assert terminated.tolist() == [True, False, True] and not truncated.any()
+    assert info['success'].tolist() == [True, False, False]
+    assert info['episode_done'].tolist() == [True, False, True]
