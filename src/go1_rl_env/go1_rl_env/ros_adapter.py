@@ -187,7 +187,8 @@ class Go1Adapter(HardwareAdapter):
         self.stopped = False
         self._publish_targets(q)
         if bool(self.task.resample_mask(1, self.generator)[0]):
-            self.command_now = self.task.sample_commands(1, self.generator)[0]
+            self.command_now = self.task.sample_commands(
+                1, self.generator, previous=self.command_now.reshape(1, 3))[0]
 
     def stop(self) -> None:
         """Hold the default pose while upright and in limits; damping otherwise."""

@@ -19,15 +19,24 @@ field                 size   meaning
 ``foot_contact``      4      1 where a foot touches the ground (FR, FL, RR, RL)
 ``foot_height``       4      foot height above the ground (m)
 ``foot_vel``          8      foot xy velocities in the world frame (m/s)
+``air_time``          4      time each foot has been off the ground (s)
+``swing_peak``        4      highest foot height of the current swing (m)
 ====================  =====  =====================================================
+
+``air_time`` and ``swing_peak`` are gait state: the task fills them from the previous
+measurement in ``reward_terms`` (robots and simulators leave them 0), so the robot and the
+simulators cannot count air time differently.
 
 Observation (48): linvel 3, gyro 3, gravity 3, q - q0 12, dq 12, last action 12, command 3;
 simulators add the published noise (``obs_noise``), the robot has its own. Action (12):
 joint targets ``q0 + action_scale * a`` tracked by the PD law (Kp 35, Kd 0.5). Reward: the
-named terms x ``reward_scales`` (tracking exp(-err^2 / sigma) terms and penalties), times the
-control period, clipped at 0. An episode ends when the body flips (termination) or after
-``episode_steps`` (1000 = 20 s). Commands ~ U(+-command_range), resampled after exponential
-intervals of mean ``resample_mean_s``.
+named terms x ``reward_scales`` (the published set: tracking exp(-err^2 / sigma) terms,
+``pose``, ``feet_air_time`` and the penalties), times the control period, clipped at 0. An
+episode ends when the body flips (termination) or after ``episode_steps`` (1000 = 20 s).
+Commands: after exponential intervals of mean ``resample_mean_s`` each component is, with
+probability 1/2, redrawn as U(+-command_range) kept with probability
+``command_nonzero_prob`` and 0 otherwise (so many commands are pure forward, pure turn or
+stand still, as published).
 """
 
 import dataclasses
@@ -41,7 +50,7 @@ import torch
 
 _LAYOUT = (('linvel', 3), ('gyro', 3), ('gravity', 3), ('q', 12), ('dq', 12), ('tau', 12),
            ('q_target', 12), ('command', 3), ('foot_contact', 4), ('foot_height', 4),
-           ('foot_vel', 8))
+           ('foot_vel', 8), ('air_time', 4), ('swing_peak', 4))
 #: Slice of each measurement field.
 SLICES: Dict[str, slice] = {}
 _start = 0
@@ -77,12 +86,18 @@ class Go1JoystickConfig:
     command_range: Tuple[float, ...] = spec((1.5, 0.8, 1.2), 'Commands are drawn from '
                                             'U(-range, range) for (vx, vy, yaw rate).',
                                             low=0.0)
+    command_nonzero_prob: Tuple[float, ...] = spec((0.9, 0.25, 0.5), 'Probability that a '
+                                                   'redrawn command component (vx, vy, yaw '
+                                                   'rate) is non-zero.', low=0.0, high=1.0)
     resample_mean_s: float = spec(5.0, 'Mean time between command resamplings (s).',
                                   low=0.1, high=1e6)
     tracking_sigma: float = spec(0.25, 'sigma of the tracking terms exp(-err^2/sigma).',
                                  low=1e-3, high=10.0)
-    foot_clearance_target: float = spec(0.07, 'Swing-foot height the clearance term '
-                                        'asks for (m).', low=0.0, high=0.3)
+    foot_clearance_target: float = spec(0.1, 'Swing-foot height the feet_clearance and '
+                                        'feet_height terms ask for (m).', low=0.01, high=0.3)
+    soft_joint_limit_factor: float = spec(0.95, 'dof_pos_limits penalises joint angles '
+                                          'outside this centred fraction of each range.',
+                                          low=0.1, high=1.0)
     obs_noise: Tuple[float, ...] = spec((0.1, 0.2, 0.05, 0.03, 1.5, 0.05), 'Uniform noise '
                                         'amplitude added in simulation to linvel, gyro, '
                                         'gravity, q, dq, command.', low=0.0)
@@ -96,14 +111,24 @@ class Go1JoystickConfig:
         {'tracking_lin_vel': 1.0, 'tracking_ang_vel': 0.5, 'lin_vel_z': -0.5,
          'ang_vel_xy': -0.05, 'orientation': -5.0, 'torques': -0.0002,
          'action_rate': -0.01, 'energy': -0.001, 'feet_slip': -0.1,
-         'feet_clearance': -2.0, 'clip_to_zero': 1.0},
+         'feet_clearance': -2.0, 'feet_height': -0.2, 'feet_air_time': 0.1, 'pose': 0.5,
+         'stand_still': -1.0, 'termination': -1.0, 'dof_pos_limits': -1.0,
+         'clip_to_zero': 1.0},
         'Scale of each named reward term (clip_to_zero: 1 clips the step reward at 0, as '
-        'published; 0 leaves it signed).')
+        'published; 0 leaves it signed). A term missing here is off (scale 0): checkpoints '
+        'made before a term existed run with it off.')
 
     def __post_init__(self):
         """Refuse values outside their allowed ranges, naming the field."""
         config_spec.validate(self)
-        for name, size in (('command_range', 3), ('obs_noise', 6)):
+        unknown = set(self.reward_scales) - set(Go1JoystickTask.REWARD_TERMS)
+        if unknown:
+            raise ValueError(f'reward_scales: unknown terms {sorted(unknown)}; the task has '
+                             f'{sorted(Go1JoystickTask.REWARD_TERMS)}')
+        self.reward_scales = {name: float(self.reward_scales.get(name, 0.0))
+                              for name in Go1JoystickTask.REWARD_TERMS}
+        for name, size in (('command_range', 3), ('obs_noise', 6),
+                           ('command_nonzero_prob', 3)):
             if len(getattr(self, name)) != size:
                 raise ValueError(f'{name}={getattr(self, name)!r} must have {size} values')
 
@@ -157,8 +182,9 @@ def cost_orientation(task, prev, m, action):
 
 
 def cost_torques(task, prev, m, action):
-    """Sum of squared joint torques."""
-    return _sq(field(m, 'tau'))
+    """Joint torques: their Euclidean norm plus the sum of their magnitudes (published)."""
+    tau = field(m, 'tau')
+    return _sq(tau).sqrt() + tau.abs().sum(-1)
 
 
 def cost_action_rate(task, prev, m, action):
@@ -172,22 +198,71 @@ def cost_energy(task, prev, m, action):
     return (field(m, 'tau') * field(m, 'dq')).abs().sum(-1)
 
 
+def _moving(m, threshold):
+    """1 where the command's norm exceeds ``threshold`` (N,)."""
+    return (field(m, 'command').norm(dim=-1) > threshold).float()
+
+
 def cost_feet_slip(task, prev, m, action):
-    """Horizontal speed of feet in contact, squared."""
+    """Horizontal speed of feet in contact, squared (only while a command is given)."""
     vel = field(m, 'foot_vel').reshape(-1, 4, 2)
-    return (_sq(vel) * field(m, 'foot_contact')).sum(-1)
+    return (_sq(vel) * field(m, 'foot_contact')).sum(-1) * _moving(m, 0.01)
+
+
+def cost_feet_clearance(task, prev, m, action):
+    """Distance of each foot from the swing height, weighted by sqrt of its xy speed."""
+    vel = field(m, 'foot_vel').reshape(-1, 4, 2).norm(dim=-1)
+    err = (field(m, 'foot_height') - task.config.foot_clearance_target).abs()
+    return (err * vel.sqrt()).sum(-1)
+
+
+def _first_contact(prev, m):
+    """1 for feet touching down this step after time in the air (contact or the last one)."""
+    touching = torch.maximum(field(m, 'foot_contact'), field(prev, 'foot_contact'))
+    return (field(prev, 'air_time') > 0).float() * touching
+
+
+def cost_feet_height(task, prev, m, action):
+    """At touch-down: (swing peak / swing height - 1)^2 per foot, while a command is given."""
+    peak = torch.maximum(field(prev, 'swing_peak'), field(m, 'foot_height'))
+    err = peak / task.config.foot_clearance_target - 1.0
+    return (err * err * _first_contact(prev, m)).sum(-1) * _moving(m, 0.01)
+
+
+def reward_feet_air_time(task, prev, m, action):
+    """At touch-down: air time - 0.1 s (at most 0.4) per foot, while a command is given."""
+    air = field(prev, 'air_time') + 1.0 / task.control_hz
+    gain = ((air - 0.1) * _first_contact(prev, m)).clamp(max=0.4)
+    return gain.sum(-1) * _moving(m, 0.1)
+
+
+def reward_pose(task, prev, m, action):
+    """exp(-sum w (q - q0)^2), w = 1, 1, 0.1 for hip, thigh, calf: near the default pose."""
+    err = field(m, 'q') - task.q0.to(m.device)
+    return torch.exp(-(err * err * task.pose_weights.to(m.device)).sum(-1))
+
+
+def cost_stand_still(task, prev, m, action):
+    """Sum of |q - q0| while the command is zero: stand in the default pose."""
+    err = (field(m, 'q') - task.q0.to(m.device)).abs().sum(-1)
+    return err * (1.0 - _moving(m, 0.01))
+
+
+def cost_termination(task, prev, m, action):
+    """1 on the step the body flips."""
+    return task.flipped(m).float()
+
+
+def cost_dof_pos_limits(task, prev, m, action):
+    """Radians beyond the soft joint limits (a centred fraction of each range), summed."""
+    q = field(m, 'q')
+    low, high = task.soft_limits()
+    return ((low.to(q.device) - q).clamp(min=0) + (q - high.to(q.device)).clamp(min=0)).sum(-1)
 
 
 def clip_to_zero(task, prev, m, action):
     """Lift a negative step reward to 0 (filled in by ``Go1JoystickTask.reward``)."""
     return torch.zeros(m.shape[0], device=m.device)
-
-
-def cost_feet_clearance(task, prev, m, action):
-    """Swing feet below the target height, weighted by their horizontal speed."""
-    vel = field(m, 'foot_vel').reshape(-1, 4, 2).norm(dim=-1)
-    err = (field(m, 'foot_height') - task.config.foot_clearance_target) ** 2
-    return (err * vel.sqrt()).sum(-1)
 
 
 class JoystickHistory:
@@ -253,6 +328,12 @@ class Go1JoystickTask(Task):
         'energy': cost_energy,
         'feet_slip': cost_feet_slip,
         'feet_clearance': cost_feet_clearance,
+        'feet_height': cost_feet_height,
+        'feet_air_time': reward_feet_air_time,
+        'pose': reward_pose,
+        'stand_still': cost_stand_still,
+        'termination': cost_termination,
+        'dof_pos_limits': cost_dof_pos_limits,
         'clip_to_zero': clip_to_zero,
     }
     OVERRIDABLE = frozenset({'episode_steps', 'command_range', 'resample_mean_s',
@@ -265,6 +346,13 @@ class Go1JoystickTask(Task):
         self.q0 = torch.tensor(model.DEFAULT_POSE)
         self.low = torch.tensor([model.JOINT_RANGES[p][0] for p in model.PARTS] * 4)
         self.high = torch.tensor([model.JOINT_RANGES[p][1] for p in model.PARTS] * 4)
+        self.pose_weights = torch.tensor([1.0, 1.0, 0.1] * 4)
+
+    def soft_limits(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Joint ranges shrunk about their centres to ``soft_joint_limit_factor``."""
+        mid, half = (self.low + self.high) / 2, (self.high - self.low) / 2
+        f = self.config.soft_joint_limit_factor
+        return mid - f * half, mid + f * half
 
     @property
     def observation_spec(self) -> ObservationSpec:
@@ -282,10 +370,21 @@ class Go1JoystickTask(Task):
         q = self.q0.to(action.device) + self.config.action_scale * action.clamp(-1.0, 1.0)
         return torch.maximum(torch.minimum(q, self.high.to(q.device)), self.low.to(q.device))
 
-    def sample_commands(self, n: int, generator=None, device='cpu') -> torch.Tensor:
-        """Draw ``n`` joystick commands ~ U(-range, range), (N, 3)."""
+    def sample_commands(self, n: int, generator=None, device='cpu',
+                        previous: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """
+        Return ``n`` new joystick commands (N, 3), from ``previous`` (default: zero).
+
+        Each component is, with probability 1/2, redrawn as U(-range, range) times a
+        Bernoulli(``command_nonzero_prob``) and otherwise kept (the published sampler).
+        """
         rng = torch.tensor(self.config.command_range, device=device)
-        return (2 * torch.rand(n, 3, generator=generator, device=device) - 1) * rng
+        keep = torch.tensor(self.config.command_nonzero_prob, device=device)
+        draw = (2 * torch.rand(n, 3, generator=generator, device=device) - 1) * rng
+        nonzero = torch.rand(n, 3, generator=generator, device=device) < keep
+        redraw = torch.rand(n, 3, generator=generator, device=device) < 0.5
+        old = torch.zeros(n, 3, device=device) if previous is None else previous.to(device)
+        return torch.where(redraw, draw * nonzero, old)
 
     def resample_mask(self, n: int, generator=None, device='cpu') -> torch.Tensor:
         """Return (N,) bool: commands to resample this step (exponential intervals)."""
@@ -365,6 +464,20 @@ class Go1JoystickTask(Task):
                 'ang_vel_error': (field(m, 'command')[:, 2] - field(m, 'gyro')[:, 2]).abs()}
 
     # ------------------------------------------------------------------ reward
+    def update_gait(self, prev: torch.Tensor, m: torch.Tensor) -> None:
+        """Fill ``m``'s air time and swing peak (in place) from ``prev`` and its contacts."""
+        contact = field(m, 'foot_contact') > 0.5
+        air = field(prev, 'air_time') + 1.0 / self.control_hz
+        peak = torch.maximum(field(prev, 'swing_peak'), field(m, 'foot_height'))
+        m[:, SLICES['air_time']] = torch.where(contact, 0.0, air)
+        m[:, SLICES['swing_peak']] = torch.where(contact, 0.0, peak)
+
+    def reward_terms(self, prev_measurement, measurement, action) -> Dict[str, torch.Tensor]:
+        """Return the named terms of one step; advance the gait state of ``measurement``."""
+        terms = super().reward_terms(prev_measurement, measurement, action)
+        self.update_gait(prev_measurement, measurement)
+        return terms
+
     def reward(self, terms: Dict[str, torch.Tensor]
                ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """

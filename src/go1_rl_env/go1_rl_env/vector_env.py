@@ -151,6 +151,8 @@ class Go1JoystickVectorEnv(gym.vector.VectorEnv):
         out[:, SLICES['foot_vel']] = ((feet[:, :, :2] - self.prev_foot[:, :, :2])
                                       / self.dt).reshape(n, 8)
         self.prev_foot = feet.copy()
+        out[:, SLICES['air_time']] = 0.0     # gait state: the task's reward_terms fill it
+        out[:, SLICES['swing_peak']] = 0.0
         return torch.from_numpy(out)
 
     def _reset_ids(self, ids: np.ndarray) -> None:
@@ -210,7 +212,8 @@ class Go1JoystickVectorEnv(gym.vector.VectorEnv):
         resample = self.task.resample_mask(self.num_envs, self.generator).numpy()
         if resample.any():
             idx = np.nonzero(resample)[0]
-            self.commands[idx] = self.task.sample_commands(len(idx), self.generator).numpy()
+            self.commands[idx] = self.task.sample_commands(
+                len(idx), self.generator, previous=torch.from_numpy(self.commands[idx])).numpy()
             m[torch.as_tensor(idx), SLICES['command']] = torch.from_numpy(self.commands[idx])
         if bool(done.any()):
             ids = np.nonzero(done.numpy())[0]

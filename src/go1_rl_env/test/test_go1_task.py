@@ -71,7 +71,8 @@ def test_reward_terms_tracking_clipping_and_action_rate():
     assert float(scaled['tracking_lin_vel']) == pytest.approx(
         0.02 * float(terms['tracking_lin_vel']), rel=1e-6)
     bad = m.clone()
-    bad[:, SLICES['tau']] = 30.0              # large torques: negative sum, clipped at 0
+    bad[:, SLICES['gravity']] = torch.tensor([0.5, 0.0, -0.866])   # tilted 30 deg
+    bad[:, SLICES['gyro']] = torch.tensor([3.0, 3.0, 0.5])         # rolling and pitching
     bad[:, SLICES['linvel']] = torch.tensor([-1.5, 0.8, 0.0])
     total, scaled = task.reward(task.reward_terms(prev, bad, torch.zeros(1, 12)))
     assert float(total) == 0.0 and float(scaled['clip_to_zero']) > 0
@@ -120,6 +121,17 @@ def test_commands_are_sampled_in_range_and_resampled_every_5_s_on_average():
     c = task.sample_commands(20000, g)
     assert torch.all(c.abs() <= torch.tensor([1.5, 0.8, 1.2]))
     assert torch.all(c.abs().amax(0) > torch.tensor([1.45, 0.75, 1.15]))
+    # the published sampler: from zero, half the components are redrawn; a redrawn one is
+    # non-zero with probability 0.9 / 0.25 / 0.5; after many resamplings that is the rate
+    start = task.sample_commands(20000, g)
+    np.testing.assert_allclose((start != 0).float().mean(0), [0.45, 0.125, 0.25], atol=0.02)
+    for _ in range(30):
+        c = task.sample_commands(20000, g, previous=c)
+    np.testing.assert_allclose((c != 0).float().mean(0), [0.9, 0.25, 0.5], atol=0.02)
+    kept = task.sample_commands(20000, g, previous=c)
+    changed = (kept != c).float().mean(0)       # half the components are redrawn
+    assert float(changed[0]) == pytest.approx(0.5 * (1 - 0.1 * 0.1), abs=0.02)
+    assert bool((changed < 0.52).all())
     hits = sum(int(task.resample_mask(1000, g).sum()) for _ in range(500))
     mean_interval_s = 1000 * 500 / hits / task.control_hz
     assert 4.5 < mean_interval_s < 5.5
@@ -166,5 +178,68 @@ def test_randomization_stays_in_the_published_ranges_and_the_real_variant_is_shi
 
 def test_measurement_dim_and_field_names_match():
     task = Go1JoystickTask()
-    assert len(task.MEASUREMENT_FIELDS) == MEASUREMENT_DIM == 76
+    assert len(task.MEASUREMENT_FIELDS) == MEASUREMENT_DIM == 84
     assert task.MEASUREMENT_FIELDS[SLICES['q'].start] == 'q[FR_hip_joint]'
+
+
+def test_pose_stand_still_joint_limits_and_termination_terms():
+    task = Go1JoystickTask()
+    m = standing(task, 2)
+    m[:, SLICES['q']] = task.q0
+    m[0, SLICES['command']] = torch.tensor([0.0, 0.0, 0.0])
+    m[1, SLICES['command']] = torch.tensor([1.0, 0.0, 0.0])
+    terms = task.reward_terms(m, m.clone(), torch.zeros(2, 12))
+    assert terms['pose'].tolist() == pytest.approx([1.0, 1.0])
+    assert terms['stand_still'].tolist() == [0.0, 0.0]
+    bent = m.clone()
+    bent[:, SLICES['q'].start + 1] += 0.3        # FR thigh 0.3 rad off (weight 1)
+    bent[:, SLICES['q'].start + 2] -= 1.0        # FR calf 1 rad off (weight 0.1)
+    terms = task.reward_terms(m, bent, torch.zeros(2, 12))
+    assert terms['pose'].tolist() == pytest.approx([np.exp(-0.09 - 0.1)] * 2, rel=1e-5)
+    # stand_still only while the command is zero
+    assert terms['stand_still'].tolist() == pytest.approx([1.3, 0.0], rel=1e-5)
+    # FR calf at -2.8: inside its range [-2.818, -0.888], outside the 95 % soft range
+    low, high = task.soft_limits()
+    assert float(low[2]) == pytest.approx(-1.853 - 0.95 * 0.965, abs=1e-3)
+    expected = [float(low[2]) + 2.8] * 2
+    assert terms['dof_pos_limits'].tolist() == pytest.approx(expected, rel=1e-4)
+    flip = m.clone()
+    flip[1, SLICES['gravity']] = torch.tensor([0.0, 0.0, 1.0])
+    assert task.reward_terms(m, flip, torch.zeros(2, 12))['termination'].tolist() == [0, 1]
+
+
+def test_air_time_and_swing_height_are_paid_at_touch_down():
+    task = Go1JoystickTask()
+    m = standing(task)
+    m[:, SLICES['command']] = torch.tensor([1.0, 0.0, 0.0])
+    step = 1.0 / task.control_hz
+    steps = 15                                   # FR in the air for 0.3 s, peak 0.1 m
+    heights = [0.1 * np.sin(np.pi * (k + 1) / (steps + 1)) for k in range(steps)]
+    got = []
+    for k in range(steps + 1):
+        nxt = m.clone()
+        nxt[0, SLICES['foot_contact'].start] = 0.0 if k < steps else 1.0
+        nxt[0, SLICES['foot_height'].start] = heights[k] if k < steps else 0.0
+        got.append(task.reward_terms(m, nxt, torch.zeros(1, 12)))
+        m = nxt
+        if k < steps:
+            assert float(field(m, 'air_time')[0, 0]) == pytest.approx((k + 1) * step)
+    assert float(field(m, 'air_time')[0, 0]) == 0.0 and float(field(m, 'swing_peak')[0, 0]) == 0
+    # nothing while in the air (the first step still counts as contact: the filter)
+    assert all(float(t['feet_air_time']) == 0 for t in got[:-1])
+    assert float(got[-1]['feet_air_time']) == pytest.approx((steps + 1) * step - 0.1, rel=1e-4)
+    peak = max(heights)
+    assert float(got[-1]['feet_height']) == pytest.approx((peak / 0.1 - 1) ** 2, rel=1e-3)
+    # no air-time reward without a command
+    m2 = m.clone()
+    m2[:, SLICES['air_time'].start] = 0.3
+    m2[:, SLICES['command']] = 0.0
+    assert float(task.reward_terms(m2, m2.clone(), torch.zeros(1, 12))['feet_air_time']) == 0
+
+
+def test_reward_scales_refuse_unknown_terms_and_missing_ones_are_off():
+    with pytest.raises(ValueError, match='unknown terms .*jump'):
+        Go1JoystickConfig(reward_scales={'jump': 1.0})
+    old = Go1JoystickConfig(reward_scales={'tracking_lin_vel': 1.0, 'clip_to_zero': 1.0})
+    assert old.reward_scales['pose'] == 0.0 and old.reward_scales['tracking_lin_vel'] == 1.0
+    assert set(old.reward_scales) == set(Go1JoystickTask.REWARD_TERMS)
