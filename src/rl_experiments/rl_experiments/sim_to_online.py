@@ -54,8 +54,10 @@ def ensure_pretrained(plugin: registry.RobotPlugin, out_dir: str, target_success
             raise ValueError(f'{out_dir} holds a pretraining of task {stored!r}, not '
                              f'{plugin.name!r}: choose another --pretrain-dir')
         data = json.loads(summary.read_text())
-        log(f"reusing pretraining in {out_dir}: success {data['success_rate']:.0%} "
-            f'(delete the folder to pretrain again)')
+        log(f"reusing pretraining in {out_dir}: pi0 (at {data.get('checkpoint_updates', '?')} "
+            f"updates) had success {data['success_rate']:.0%}, return "
+            f"{data['return_mean']:.2f} when it was trained, under that run's task and "
+            f'evaluation (delete the folder to pretrain again)')
         return out_dir
     from rl_experiments.pretrain import build_configs, Pretrainer
     cfg, sac_cfg, task_overrides = build_configs(
