@@ -78,10 +78,12 @@ def test_go1_graph_runs_episodes_through_the_sdk_level_bridge(tmp_path):
                  what='three Go1 episodes in the agent history\n' + graph.log('rl_env')[-3000:])
         episodes = json.loads(hist.read_text())
         reasons = [ep['reason'] for ep in episodes[:3]]
-        # an untrained policy either lasts the STEPS or flips the robot, which the env node
-        # aborts with the task's safety reason (and the driver damps)
-        assert all(r == 'time_limit' or r.startswith('flipped') for r in reasons), reasons
-        if any(r.startswith('flipped') for r in reasons):
+        # an untrained policy either lasts the STEPS or breaks one of the task's safety
+        # limits (flip, joint range, joint speed, torque), which the env node aborts with
+        # that reason (and the driver damps)
+        safety = ('flipped', 'joint_limit', 'joint_velocity', 'torque_limit')
+        assert all(r == 'time_limit' or r.startswith(safety) for r in reasons), reasons
+        if any(r.startswith(safety) for r in reasons):
             assert 'motors in damping mode: estop' in graph.log('go1_driver')
         # (an episode may be aborted at its first step when the robot fell during the
         # stand-up of a loaded machine)
