@@ -216,6 +216,12 @@ def cost_feet_clearance(task, prev, m, action):
     return (err * vel.sqrt()).sum(-1)
 
 
+def _swing(task, prev, m):
+    """Air time and swing peak of this step before touch-down resets them, (N, 4) each."""
+    air = field(prev, 'air_time') + 1.0 / task.control_hz
+    return air, torch.maximum(field(prev, 'swing_peak'), field(m, 'foot_height'))
+
+
 def _first_contact(prev, m):
     """1 for feet touching down this step after time in the air (contact or the last one)."""
     touching = torch.maximum(field(m, 'foot_contact'), field(prev, 'foot_contact'))
@@ -224,14 +230,14 @@ def _first_contact(prev, m):
 
 def cost_feet_height(task, prev, m, action):
     """At touch-down: (swing peak / swing height - 1)^2 per foot, while a command is given."""
-    peak = torch.maximum(field(prev, 'swing_peak'), field(m, 'foot_height'))
+    _, peak = _swing(task, prev, m)
     err = peak / task.config.foot_clearance_target - 1.0
     return (err * err * _first_contact(prev, m)).sum(-1) * _moving(m, 0.01)
 
 
 def reward_feet_air_time(task, prev, m, action):
     """At touch-down: air time - 0.1 s (at most 0.4) per foot, while a command is given."""
-    air = field(prev, 'air_time') + 1.0 / task.control_hz
+    air, _ = _swing(task, prev, m)
     gain = ((air - 0.1) * _first_contact(prev, m)).clamp(max=0.4)
     return gain.sum(-1) * _moving(m, 0.1)
 
@@ -467,8 +473,7 @@ class Go1JoystickTask(Task):
     def update_gait(self, prev: torch.Tensor, m: torch.Tensor) -> None:
         """Fill ``m``'s air time and swing peak (in place) from ``prev`` and its contacts."""
         contact = field(m, 'foot_contact') > 0.5
-        air = field(prev, 'air_time') + 1.0 / self.control_hz
-        peak = torch.maximum(field(prev, 'swing_peak'), field(m, 'foot_height'))
+        air, peak = _swing(self, prev, m)
         m[:, SLICES['air_time']] = torch.where(contact, 0.0, air)
         m[:, SLICES['swing_peak']] = torch.where(contact, 0.0, peak)
 
